@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/pflag"
+
+	"github.com/crun-project/crun/core"
+	"github.com/crun-project/crun/plugins/builtin"
+	"github.com/crun-project/crun/sdk"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+// Version is crun's version.
+const Version = "0.1.0"
+
+// DefaultPluginPath is searched for third-party plugins after
+// --plugin-path and CRUN_PLUGIN_PATH.
+var DefaultPluginPath = []string{"/usr/local/lib/crun/plugins", "/usr/lib/crun/plugins"}
+
+const usage = `crun runs a command in an isolated environment; every isolation feature is a plugin.
+
+Usage:
+  crun [flags] run [flags] [--] COMMAND [ARG...]   run COMMAND in a container
+  crun [flags] plan [flags] [--] COMMAND [ARG...]  print what run would do, without doing it
+  crun [flags] plugins                             list the plugins crun can use
+  crun version                                     say which crun this is
+  crun help                                        this help
+
+Examples:
+  crun --plugins uts,pid,mnt run sh           a shell with its own hostname, PIDs and mounts
+  crun --plugins uts --hostname box run hostname
+  crun plan --plugins uts,pid,mnt -- sh       the clone flags and steps, in order
+  crun run echo hello                         no plugins: a plain fork/exec
+
+Flags (before or after the command word):
+%s
+Exit status: the command's own; 128+N if it was killed by signal N;
+125 if crun failed; 126 if the command cannot be executed; 127 if it was not found.
+`
+
+// options are the parsed flags.
+type options struct {
+	plugins       []string
+	hostname      string
+	opts          []string
+	env           []string
+	hostEnv       bool
+	name          string
+	pluginPath    string
+	pluginTimeout time.Duration
+	trace         bool
+	json          bool
+	logLevel      string
+	help          bool
+}
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("crun", pflag.ContinueOnError)
+	fs.SetInterspersed(false) // the command's own flags are not ours
+	fs.StringSliceVarP(&o.plugins, "plugins", "p", nil, "isolation plugins to enable, comma-separated, e.g. uts,pid,mnt (see crun plugins)")
+	fs.StringVar(&o.hostname, "hostname", "", "the container's hostname (uts plugin; default \"container\")")
+	fs.StringArrayVarP(&o.opts, "opt", "o", nil, "a plugin option, PLUGIN.KEY=VALUE (repeatable; see crun plugins)")
+	fs.StringArrayVarP(&o.env, "env", "e", nil, "set KEY=VALUE in the command's environment, or KEY to copy crun's value (repeatable)")
+	fs.BoolVar(&o.hostEnv, "host-env", false, "give the command crun's whole environment instead of a clean one")
+	fs.StringVar(&o.name, "name", "", "the container's name (default: generated)")
+	fs.StringVar(&o.pluginPath, "plugin-path", "", "directories searched for crun-plugin-NAME executables, colon-separated (before $CRUN_PLUGIN_PATH and "+strings.Join(DefaultPluginPath, ":")+")")
+	fs.DurationVar(&o.pluginTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start and answer")
+	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
+	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "plugin host log level: error, warn, info, debug, trace")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	fs.Usage = func() {}
+	return fs
+}
+
+// Main runs the CLI and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet(&o)
+	fs.SetOutput(io.Discard)
+	// Flags may come before the command word...
+	if err := fs.Parse(args); err != nil {
+		return usageError(stderr, err)
+	}
+	rest := fs.Args()
+	if o.help || len(rest) == 0 {
+		fmt.Fprintf(stdout, usage, fs.FlagUsages())
+		if len(rest) == 0 && !o.help {
+			return core.ExitCrunFailed
+		}
+		return 0
+	}
+	verb, rest := rest[0], rest[1:]
+	// ...and after it, up to the command to run.
+	if err := fs.Parse(rest); err != nil {
+		return usageError(stderr, err)
+	}
+	rest = fs.Args()
+	if o.help {
+		fmt.Fprintf(stdout, usage, fs.FlagUsages())
+		return 0
+	}
+
+	switch verb {
+	case "run":
+		return cmdRun(&o, rest, stdin, stdout, stderr)
+	case "plan":
+		return cmdPlan(&o, rest, stdout, stderr)
+	case "plugins":
+		return cmdPlugins(&o, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "crun %s (the plugin container runtime, in Go; %s; plugin protocol %d)\n",
+			Version, runtime.Version(), spec.ProtocolVersion)
+		fmt.Fprintf(stdout, "not the OCI runtime crun written in C (Debian's /usr/bin/crun)\n")
+		return 0
+	case "help":
+		fmt.Fprintf(stdout, usage, fs.FlagUsages())
+		return 0
+	case pluginServerVerb:
+		// Started by crun itself: serve every built-in plugin.
+		sdk.Serve(builtin.Plugins()...)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, plugins or version (crun --help)\n", verb)
+		return core.ExitCrunFailed
+	}
+}
+
+// pluginServerVerb re-executes crun as the server of its built-in plugins.
+const pluginServerVerb = "plugin-server"
+
+func usageError(stderr io.Writer, err error) int {
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "crun: %v (crun --help)\n", err)
+	return core.ExitCrunFailed
+}
+
+// request turns the flags and the command into a core request.
+func request(o *options, command []string) (core.Request, error) {
+	req := core.Request{
+		Plugins:     o.plugins,
+		Command:     command,
+		HostEnv:     o.hostEnv,
+		ContainerID: o.name,
+		Trace:       o.trace,
+	}
+	if o.hostname != "" {
+		req.Options = append(req.Options, core.Option{Plugin: "uts", Key: "hostname", Value: o.hostname, Flag: "--hostname"})
+	}
+	for _, kv := range o.opts {
+		opt, err := parseOption(kv)
+		if err != nil {
+			return req, err
+		}
+		req.Options = append(req.Options, opt)
+	}
+	for _, kv := range o.env {
+		key, _, hasValue := strings.Cut(kv, "=")
+		if key == "" {
+			return req, fmt.Errorf("--env %q: want KEY=VALUE or KEY", kv)
+		}
+		if !hasValue {
+			kv = key + "=" + os.Getenv(key)
+		}
+		req.Env = append(req.Env, kv)
+	}
+	return req, nil
+}
+
+// parseOption reads PLUGIN.KEY=VALUE.
+func parseOption(s string) (core.Option, error) {
+	name, value, ok := strings.Cut(s, "=")
+	plugin, key, dot := strings.Cut(name, ".")
+	if !ok || !dot || plugin == "" || key == "" {
+		return core.Option{}, fmt.Errorf("-o %q: want PLUGIN.KEY=VALUE, e.g. -o uts.hostname=box", s)
+	}
+	return core.Option{Plugin: plugin, Key: key, Value: value}, nil
+}
+
+// engine builds the core engine from the flags.
+func engine(o *options) (*core.Engine, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find crun's own binary: %w", err)
+	}
+	runtimeDir, err := core.NewRuntimeDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	level := hclog.LevelFromString(o.logLevel)
+	if level == hclog.NoLevel {
+		return nil, nil, fmt.Errorf("--log-level %q: want error, warn, info, debug or trace", o.logLevel)
+	}
+	e := &core.Engine{
+		Builtins:   builtin.Names,
+		PluginPath: pluginPath(o),
+		Launcher: &core.ProcessLauncher{
+			BuiltinServer: []string{self, pluginServerVerb},
+			RuntimeDir:    runtimeDir.Path,
+			StartTimeout:  o.pluginTimeout,
+			Logger:        hclog.New(&hclog.LoggerOptions{Name: "crun", Level: level, Output: os.Stderr}),
+		},
+	}
+	return e, runtimeDir.Remove, nil
+}
+
+func pluginPath(o *options) []string {
+	var dirs []string
+	for _, p := range []string{o.pluginPath, os.Getenv("CRUN_PLUGIN_PATH")} {
+		if p != "" {
+			dirs = append(dirs, strings.Split(p, ":")...)
+		}
+	}
+	return append(dirs, DefaultPluginPath...)
+}
+
+func cmdRun(o *options, command []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(command) == 0 {
+		fmt.Fprintf(stderr, "crun: run: no command given: crun [flags] run [--] COMMAND [ARG...]\n")
+		return core.ExitCrunFailed
+	}
+	req, err := request(o, command)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	e, cleanup, err := engine(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	defer cleanup()
+	code, err := e.Run(context.Background(), req, core.Stdio{In: stdin, Out: stdout, Err: stderr}, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+	}
+	return code
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/crun-project/crun/core"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+func cmdPlan(o *options, command []string, stdout, stderr io.Writer) int {
+	if len(command) == 0 {
+		fmt.Fprintf(stderr, "crun: plan: no command given: crun plan [flags] [--] COMMAND [ARG...]\n")
+		return core.ExitCrunFailed
+	}
+	req, err := request(o, command)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	e, cleanup, err := engine(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	defer cleanup()
+	s, err := e.Prepare(context.Background(), req)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	defer s.Close()
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s.Plan); err != nil {
+			fmt.Fprintf(stderr, "crun: %v\n", err)
+			return core.ExitCrunFailed
+		}
+		return 0
+	}
+	s.Plan.WriteText(stdout)
+	return 0
+}
+
+// pluginInfo is one line of crun plugins.
+type pluginInfo struct {
+	spec.Description
+	Origin string `json:"origin"`
+}
+
+func cmdPlugins(o *options, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "crun: plugins takes no arguments\n")
+		return core.ExitCrunFailed
+	}
+	e, cleanup, err := engine(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	defer cleanup()
+
+	names := append([]string{}, e.Builtins...)
+	names = append(names, discover(e.PluginPath, e.Builtins)...)
+	sources, err := e.Resolve(names)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	infos, errs := core.DescribeAll(context.Background(), e.Launcher, sources)
+	for _, err := range errs {
+		fmt.Fprintf(stderr, "crun: %v\n", err)
+	}
+	var list []pluginInfo
+	for i, src := range sources {
+		if infos[i] != nil {
+			list = append(list, pluginInfo{Description: *infos[i], Origin: src.Origin})
+		}
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(list)
+	} else {
+		writePlugins(stdout, list)
+	}
+	if len(errs) > 0 {
+		return core.ExitCrunFailed
+	}
+	return 0
+}
+
+// discover lists the third-party plugins on the plugin path; the first
+// directory holding a name wins, as in PATH.
+func discover(dirs []string, builtins []string) []string {
+	seen := map[string]bool{}
+	for _, b := range builtins {
+		seen[b] = true
+	}
+	var names []string
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		var here []string
+		for _, ent := range entries {
+			name, ok := strings.CutPrefix(ent.Name(), "crun-plugin-")
+			if !ok || seen[name] || spec.ValidName(name) != nil {
+				continue
+			}
+			if _, found := core.FindPlugin(name, []string{dir}); found {
+				seen[name] = true
+				here = append(here, name)
+			}
+		}
+		sort.Strings(here)
+		names = append(names, here...)
+	}
+	return names
+}
+
+func writePlugins(w io.Writer, list []pluginInfo) {
+	for i, p := range list {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		origin := p.Origin
+		if origin != core.BuiltinOrigin {
+			origin = filepath.Clean(origin)
+		}
+		fmt.Fprintf(w, "%s %s (%s)\n", p.Name, p.Version, origin)
+		fmt.Fprintf(w, "  %s\n", p.Summary)
+		for _, opt := range p.Options {
+			def := ""
+			if opt.Default != "" {
+				def = fmt.Sprintf(", default %q", opt.Default)
+			}
+			rep := ""
+			if opt.Repeatable {
+				rep = ", repeatable"
+			}
+			fmt.Fprintf(w, "  -o %s.%s=%s%s%s\n      %s\n", p.Name, opt.Name, strings.ToUpper(string(opt.Type)), def, rep, opt.Help)
+		}
+		if len(p.After) > 0 {
+			fmt.Fprintf(w, "  runs after:  %s\n", strings.Join(p.After, ", "))
+		}
+		if len(p.Before) > 0 {
+			fmt.Fprintf(w, "  runs before: %s\n", strings.Join(p.Before, ", "))
+		}
+		if len(p.Requires) > 0 {
+			fmt.Fprintf(w, "  requires:    %s\n", strings.Join(p.Requires, ", "))
+		}
+		if len(p.Hooks) > 0 {
+			var hooks []string
+			for _, h := range p.Hooks {
+				hooks = append(hooks, string(h))
+			}
+			fmt.Fprintf(w, "  live hooks:  %s\n", strings.Join(hooks, ", "))
+		}
+	}
+}

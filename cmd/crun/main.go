@@ -1,0 +1,23 @@
+// Command crun runs a command in an isolated environment in which every
+// isolation feature is a plugin:
+//
+//	crun --plugins uts,pid,mnt run sh
+//
+// The same binary is also crun's child init (when started as crun-init by
+// crun itself) and the server of the built-in plugins (crun plugin-server,
+// started by crun itself).
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/crun-project/crun/core/child"
+)
+
+func main() {
+	if filepath.Base(os.Args[0]) == child.ProcessName {
+		os.Exit(child.Main())
+	}
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,136 @@
+package child
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/crun-project/crun/core/plan"
+)
+
+// Exit codes of the init, the convention users know from other runtimes.
+const (
+	ExitCrunFailed    = 125
+	ExitCannotExecute = 126
+	ExitNotFound      = 127
+)
+
+// Main is crun's init. It runs in the child cloned into the new
+// namespaces, performs the plan's steps and executes the command; it only
+// returns (with an exit code) when it could not.
+func Main() int {
+	sock := os.NewFile(SocketFD, "crun-init-socket")
+	// The command must not inherit the socket, and the parent relies on
+	// execve closing it.
+	unix.CloseOnExec(SocketFD)
+
+	m, err := ReadMessage(sock)
+	if err != nil || m.Type != MsgPlan || m.Plan == nil {
+		// The parent is gone or broken: there is nobody to report to.
+		return ExitCrunFailed
+	}
+	p := m.Plan
+	m, err = ReadMessage(sock)
+	if err != nil || m.Type != MsgGo {
+		return ExitCrunFailed
+	}
+	trace := m.Trace
+
+	fail := func(step int, plugin, what string, err error, hint string, code int) int {
+		_ = WriteMessage(sock, Message{Type: MsgError, Step: step, Plugin: plugin,
+			What: what, Err: err.Error(), Hint: hint, ExitCode: code})
+		return code
+	}
+
+	done := func(step int, elapsed time.Duration) {
+		if trace {
+			s := p.Steps[step-1]
+			fmt.Fprintf(os.Stderr, "crun: trace: step %d [%s] %s: %s (%s)\n",
+				step, s.Phase, s.Plugin, plan.DescribeStep(s.Step), elapsed.Round(time.Microsecond))
+		}
+		if err := WriteMessage(sock, Message{Type: MsgDone, Step: step, Elapsed: elapsed}); err != nil {
+			// The parent is gone; carrying on would run a container
+			// nobody supervises.
+			os.Exit(ExitCrunFailed)
+		}
+	}
+	if err := RunSteps(Kernel{}, p.Steps, done); err != nil {
+		var se *StepError
+		if errors.As(err, &se) {
+			return fail(se.Step, se.Plugin, se.What, se.Err, Hint(se.Err), ExitCrunFailed)
+		}
+		return fail(0, "", "steps", err, Hint(err), ExitCrunFailed)
+	}
+
+	path, err := LookPath(p.Command[0], envValue(p.Env, "PATH"))
+	if err != nil {
+		return fail(0, "", "exec "+p.Command[0], err,
+			"check the name, or give a path; --env PATH=... sets the container's PATH", ExitNotFound)
+	}
+	if trace {
+		fmt.Fprintf(os.Stderr, "crun: trace: exec %s\n", path)
+	}
+	err = unix.Exec(path, p.Command, p.Env)
+	code, hint := ExitCannotExecute, "is it an executable file (chmod +x) for this machine?"
+	if errors.Is(err, unix.ENOENT) {
+		// The file is there but its interpreter (#! line) or dynamic
+		// loader is not.
+		code, hint = ExitNotFound, "its interpreter (#! line) or dynamic loader is missing"
+	}
+	return fail(0, "", "exec "+path, err, hint, code)
+}
+
+// ErrNotFound is returned by LookPath when no executable file matches.
+var ErrNotFound = errors.New("command not found")
+
+// LookPath finds the command like a shell would, but in the container's
+// PATH (after the root switch), not the host's. A name with a slash is used
+// as it is.
+func LookPath(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		if _, err := os.Stat(name); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", ErrNotFound
+			}
+			return "", err
+		}
+		return name, nil
+	}
+	var denied string
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := filepath.Join(dir, name)
+		fi, err := os.Stat(candidate)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if unix.Access(candidate, unix.X_OK) == nil {
+			return candidate, nil
+		}
+		if denied == "" {
+			denied = candidate
+		}
+	}
+	if denied != "" {
+		// Like a shell: a file that is there but not executable is
+		// reported as such (126), not as missing.
+		return denied, nil
+	}
+	return "", fmt.Errorf("%w in the container's PATH=%s", ErrNotFound, path)
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,119 @@
+// Package child is crun's init: the process cloned into the new namespaces,
+// which performs the plan's child steps and then executes the command. It
+// also defines the small protocol between it and its parent.
+//
+// The protocol runs over a unix socket pair. The child's end is fd 3; it is
+// close-on-exec in the child, so a successful execve closes it and the
+// parent reads EOF: that is how the parent learns that the command is
+// running.
+//
+//	parent (crun)                          child (crun init, new namespaces)
+//	  |  clone /proc/self/exe as crun-init     |
+//	  |--- plan {plan} ----------------------->|  reads the plan, then blocks
+//	  |  host steps at after-clone             |
+//	  |  (cgroup attach, hooks, id maps)       |
+//	  |--- go {trace} ------------------------>|
+//	  |                                        |  step 1, step 2, ...
+//	  |<-- done {step, elapsed} ---------------|  after every step
+//	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
+//	  |<-- EOF --------------------------------|  execve succeeded
+//
+// If the parent's end reaches EOF before "go", the parent is gone and the
+// child exits without doing anything. If the child dies before an error or
+// EOF arrives (killed, crashed), the parent sees EOF without the command
+// having run; it tells the two apart by the child's exit status.
+//
+// Messages are JSON, each preceded by its length as a 4-byte big-endian
+// integer.
+package child
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/crun-project/crun/core/plan"
+)
+
+// ProcessName is argv[0] of the child init: it tells crun's main to run
+// the init instead of the CLI. The plan itself never travels in argv or
+// the environment.
+const ProcessName = "crun-init"
+
+// SocketFD is the child's end of the protocol socket.
+const SocketFD = 3
+
+// Message types.
+const (
+	MsgPlan  = "plan"
+	MsgGo    = "go"
+	MsgDone  = "done"
+	MsgError = "error"
+)
+
+// Message is one protocol message; Type says which fields are set.
+type Message struct {
+	Type string `json:"type"`
+
+	// plan
+	Plan *plan.Plan `json:"plan,omitempty"`
+
+	// go: Trace asks the child to report every step on its stderr too.
+	Trace bool `json:"trace,omitempty"`
+
+	// done and error: Step is the 1-based index in plan.Steps; 0 for the
+	// exec itself.
+	Step    int           `json:"step,omitempty"`
+	Elapsed time.Duration `json:"elapsed,omitempty"`
+
+	// error
+	Plugin   string `json:"plugin,omitempty"`
+	What     string `json:"what,omitempty"`
+	Err      string `json:"err,omitempty"`
+	Hint     string `json:"hint,omitempty"`
+	ExitCode int    `json:"exit_code,omitempty"`
+}
+
+// maxMessage bounds a message, so a corrupt length cannot make a peer
+// allocate without limit.
+const maxMessage = 16 << 20
+
+// WriteMessage sends one message.
+func WriteMessage(w io.Writer, m Message) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Type, err)
+	}
+	buf := make([]byte, 4+len(body))
+	binary.BigEndian.PutUint32(buf, uint32(len(body)))
+	copy(buf[4:], body)
+	_, err = w.Write(buf)
+	return err
+}
+
+// ReadMessage reads one message. It returns io.EOF, unwrapped, when the
+// peer closed the socket between messages.
+func ReadMessage(r io.Reader) (Message, error) {
+	var m Message
+	var head [4]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		if err == io.EOF {
+			return m, io.EOF
+		}
+		return m, fmt.Errorf("read message: %w", err)
+	}
+	n := binary.BigEndian.Uint32(head[:])
+	if n > maxMessage {
+		return m, fmt.Errorf("read message: length %d over the limit", n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return m, fmt.Errorf("read message: %w", err)
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return m, fmt.Errorf("decode message: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,102 @@
+package child
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Sys is the seam between the steps and the kernel: the real one makes
+// syscalls, a Recorder writes them down, so the order of steps can be
+// unit-tested without root.
+type Sys interface {
+	Mount(source, target, fstype string, flags uintptr, data string) error
+	PivotRoot(newRoot string) error
+	Chroot(path string) error
+	Chdir(path string) error
+	Sethostname(name string) error
+	MkdirAll(path string, mode os.FileMode) error
+	Symlink(target, link string) error
+}
+
+// Kernel is the real Sys.
+type Kernel struct{}
+
+func (Kernel) Mount(source, target, fstype string, flags uintptr, data string) error {
+	return unix.Mount(source, target, fstype, flags, data)
+}
+
+// PivotRoot makes newRoot the root and detaches the old one, without
+// needing a directory for the old root: pivot_root(".", ".") stacks the
+// old root on top of the new one at "/", and unmounting "." then removes
+// it, leaving nothing of the host reachable.
+func (Kernel) PivotRoot(newRoot string) error {
+	if err := unix.Chdir(newRoot); err != nil {
+		return fmt.Errorf("chdir %s: %w", newRoot, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("pivot_root %s: %w (is it a mount point, and is / private?)", newRoot, err)
+		}
+		return fmt.Errorf("pivot_root %s: %w", newRoot, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+func (Kernel) Chroot(path string) error {
+	if err := unix.Chroot(path); err != nil {
+		return err
+	}
+	return unix.Chdir("/")
+}
+
+func (Kernel) Chdir(path string) error       { return unix.Chdir(path) }
+func (Kernel) Sethostname(name string) error { return unix.Sethostname([]byte(name)) }
+
+func (Kernel) MkdirAll(path string, mode os.FileMode) error { return os.MkdirAll(path, mode) }
+
+func (Kernel) Symlink(target, link string) error {
+	err := os.Symlink(target, link)
+	if errors.Is(err, os.ErrExist) {
+		if old, rerr := os.Readlink(link); rerr == nil && old == target {
+			return nil
+		}
+	}
+	return err
+}
+
+// Recorder is a Sys that records calls instead of making them. Fail, when
+// set, makes the call whose record it returns true for fail with that
+// error.
+type Recorder struct {
+	Calls []string
+	Fail  func(call string) error
+}
+
+func (r *Recorder) record(format string, args ...any) error {
+	call := fmt.Sprintf(format, args...)
+	r.Calls = append(r.Calls, call)
+	if r.Fail != nil {
+		return r.Fail(call)
+	}
+	return nil
+}
+
+func (r *Recorder) Mount(source, target, fstype string, flags uintptr, data string) error {
+	return r.record("mount %q %q %q %s %q", source, target, fstype, FlagNames(flags), data)
+}
+func (r *Recorder) PivotRoot(newRoot string) error { return r.record("pivot_root %q", newRoot) }
+func (r *Recorder) Chroot(path string) error       { return r.record("chroot %q", path) }
+func (r *Recorder) Chdir(path string) error        { return r.record("chdir %q", path) }
+func (r *Recorder) Sethostname(name string) error  { return r.record("sethostname %q", name) }
+func (r *Recorder) MkdirAll(path string, mode os.FileMode) error {
+	return r.record("mkdir %q %04o", path, mode)
+}
+func (r *Recorder) Symlink(target, link string) error {
+	return r.record("symlink %q %q", target, link)
+}

@@ -1,0 +1,408 @@
+// Package core is crun's engine: it resolves plugin names, launches the
+// plugin processes, orders the plugins, asks each for its contribution,
+// merges them into a plan, and runs the plan (the parent side: host steps,
+// clone, sync, wait, cleanup). The child side is in core/child. core knows
+// nothing about hostnames, /proc or cgroups: all of that comes from
+// plugins.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/crun-project/crun/core/order"
+	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+// Engine plans and runs containers.
+type Engine struct {
+	// Builtins names the plugins served by the built-in server.
+	Builtins []string
+	// PluginPath is searched for crun-plugin-NAME executables.
+	PluginPath []string
+	// Launcher starts plugin processes.
+	Launcher Launcher
+}
+
+// Option is one -o PLUGIN.KEY=VALUE.
+type Option struct {
+	Plugin, Key, Value string
+	// Flag is how the user gave it (e.g. "--hostname"), for messages.
+	Flag string
+}
+
+// Request is one run (or plan) as the user asked for it.
+type Request struct {
+	// Plugins in the user's order.
+	Plugins []string
+	Options []Option
+	Command []string
+	// Env is --env KEY=VALUE; it wins over plugins' and crun's defaults.
+	Env []string
+	// HostEnv passes crun's own environment to the command instead of
+	// the clean default one.
+	HostEnv bool
+	// ContainerID names the run; generated when empty.
+	ContainerID string
+	// Trace prints every step as it happens, with timings, on stderr.
+	Trace bool
+}
+
+// Session is a prepared run: a plan and the plugin processes it may still
+// need (for live hooks). Close it.
+type Session struct {
+	Plan      *plan.Plan
+	conns     map[string]*Connection
+	options   map[string]map[string]string
+	descs     map[string]spec.Description
+	closeOnce sync.Once
+}
+
+// Close stops every plugin process of the session.
+func (s *Session) Close() {
+	s.closeOnce.Do(func() { s.stopPlugins(func(string) bool { return true }) })
+}
+
+// stopPlugins stops the processes all of whose plugins satisfy done
+// (a process serving several plugins stops when none is needed).
+func (s *Session) stopPlugins(done func(name string) bool) {
+	byProcess := map[*process][]string{}
+	for name, c := range s.conns {
+		byProcess[c.process] = append(byProcess[c.process], name)
+	}
+	for proc, names := range byProcess {
+		all := true
+		for _, n := range names {
+			all = all && done(n)
+		}
+		if all && proc != nil {
+			proc.Stop()
+		}
+	}
+}
+
+// explainUnknown is the error for a plugin name crun cannot resolve.
+func (e *Engine) explainUnknown(name string) error {
+	path := strings.Join(e.PluginPath, ":")
+	if path == "" {
+		path = "(empty)"
+	}
+	return fmt.Errorf("unknown plugin %q: not built in (built-ins: %s) and no crun-plugin-%s on the plugin path %s; "+
+		"see crun plugins", name, strings.Join(e.Builtins, ", "), name, path)
+}
+
+// Resolve turns plugin names into sources: built-in, or an executable on
+// the plugin path.
+func (e *Engine) Resolve(names []string) ([]Source, error) {
+	var sources []Source
+	seen := map[string]bool{}
+	for _, name := range names {
+		if err := spec.ValidName(name); err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("plugin %q is listed twice in --plugins", name)
+		}
+		seen[name] = true
+		if contains(e.Builtins, name) {
+			sources = append(sources, Source{Name: name, Origin: BuiltinOrigin})
+			continue
+		}
+		path, ok := FindPlugin(name, e.PluginPath)
+		if !ok {
+			return nil, e.explainUnknown(name)
+		}
+		sources = append(sources, Source{Name: name, Origin: path})
+	}
+	return sources, nil
+}
+
+// Prepare resolves and launches the plugins and builds the validated plan.
+// Nothing on the host has changed when it returns, whatever it returns.
+func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err error) {
+	if req.ContainerID == "" {
+		req.ContainerID = NewContainerID()
+	} else if err := validContainerID(req.ContainerID); err != nil {
+		return nil, err
+	}
+	sources, err := e.Resolve(req.Plugins)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if len(sources) > 0 {
+		conns, err := e.Launcher.Launch(ctx, sources)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range conns {
+			s.conns[c.Name] = c
+		}
+	}
+
+	// Describe, concurrently: each answer is independent.
+	descs := make([]spec.Description, len(sources))
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			descs[i], errs[i] = s.conns[src.Name].Planner.Describe(ctx, src.Name)
+			if errs[i] == nil {
+				errs[i] = checkDescription(src.Name, descs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
+	constraints := map[string]order.Constraints{}
+	for i, src := range sources {
+		s.descs[src.Name] = descs[i]
+		constraints[src.Name] = order.Constraints{After: descs[i].After, Before: descs[i].Before, Requires: descs[i].Requires}
+	}
+	ordered, err := order.Sort(req.Plugins, constraints)
+	if err != nil {
+		return nil, err
+	}
+	s.options, err = resolveOptions(req.Options, s.descs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Contribute, concurrently; the merge keeps plugin order.
+	contributions := make([]plan.Contribution, len(ordered))
+	errs = make([]error, len(ordered))
+	for i, name := range ordered {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.conns[name].Planner.Contribute(ctx, name, spec.ContributeRequest{
+				Options:     s.options[name],
+				Plugins:     ordered,
+				ContainerID: req.ContainerID,
+			})
+			errs[i] = err
+			contributions[i] = plan.Contribution{
+				Plugin:       plan.Plugin{Name: name, Version: s.descs[name].Version, Origin: s.conns[name].Origin},
+				Contribution: c,
+			}
+		}()
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
+	for _, c := range contributions {
+		if err := checkHooks(c, s.descs[c.Plugin.Name]); err != nil {
+			return nil, err
+		}
+	}
+	s.Plan, err = plan.Merge(plan.Input{
+		ContainerID: req.ContainerID,
+		Command:     req.Command,
+		BaseEnv:     baseEnv(req.HostEnv),
+		UserEnv:     req.Env,
+	}, contributions)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkDescription holds a plugin to its name and a valid description.
+func checkDescription(name string, d spec.Description) error {
+	if d.Name != name {
+		return fmt.Errorf("plugin %q describes itself as %q: a plugin's name must match the name it is found by", name, d.Name)
+	}
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("plugin %q: invalid description: %w", name, err)
+	}
+	return nil
+}
+
+// checkHooks refuses hook steps from a plugin that did not declare the
+// hook point: crun keeps only such plugins running.
+func checkHooks(c plan.Contribution, d spec.Description) error {
+	for _, h := range c.HostSteps {
+		if h.Hook == nil {
+			continue
+		}
+		declared := false
+		for _, p := range d.Hooks {
+			declared = declared || p == h.Point
+		}
+		if !declared {
+			return fmt.Errorf("plugin %q asks for a live hook at %s but did not declare it in its description (Hooks)", c.Plugin.Name, h.Point)
+		}
+	}
+	return nil
+}
+
+// resolveOptions validates the user's options against what each plugin
+// declared and fills in defaults.
+func resolveOptions(opts []Option, descs map[string]spec.Description) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for name, d := range descs {
+		out[name] = map[string]string{}
+		for _, o := range d.Options {
+			out[name][o.Name] = o.Default
+		}
+	}
+	given := map[string]bool{}
+	for _, o := range opts {
+		how := o.Flag
+		if how == "" {
+			how = fmt.Sprintf("-o %s.%s", o.Plugin, o.Key)
+		}
+		d, ok := descs[o.Plugin]
+		if !ok {
+			return nil, fmt.Errorf("%s: plugin %q is not enabled: add it to --plugins", how, o.Plugin)
+		}
+		var decl *spec.Option
+		var known []string
+		for i := range d.Options {
+			known = append(known, d.Options[i].Name)
+			if d.Options[i].Name == o.Key {
+				decl = &d.Options[i]
+			}
+		}
+		if decl == nil {
+			accepts := "no options"
+			if len(known) > 0 {
+				sort.Strings(known)
+				accepts = "options " + strings.Join(known, ", ")
+			}
+			return nil, fmt.Errorf("%s: plugin %q has no option %q (it accepts %s)", how, o.Plugin, o.Key, accepts)
+		}
+		if err := spec.CheckValue(decl.Type, o.Value); err != nil {
+			return nil, fmt.Errorf("%s: plugin %q option %q: %w", how, o.Plugin, o.Key, err)
+		}
+		key := o.Plugin + "." + o.Key
+		if decl.Repeatable && given[key] {
+			out[o.Plugin][o.Key] += "\n" + o.Value
+		} else {
+			out[o.Plugin][o.Key] = o.Value // the last one given wins
+		}
+		given[key] = true
+	}
+	return out, nil
+}
+
+// DefaultPath is the PATH of a container's command.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// baseEnv is the command's environment before plugins and --env: a clean
+// default one, so the host's secrets stay on the host, or the host's own
+// when the user asked for it.
+func baseEnv(host bool) []string {
+	if host {
+		return os.Environ()
+	}
+	env := []string{"PATH=" + DefaultPath, "HOME=/root"}
+	term := os.Getenv("TERM")
+	if term == "" {
+		term = "xterm"
+	}
+	env = append(env, "TERM="+term)
+	if h, err := os.Hostname(); err == nil {
+		env = append(env, "HOSTNAME="+h)
+	}
+	return env
+}
+
+// NewContainerID returns a random container id.
+func NewContainerID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "crun-" + hex.EncodeToString(b)
+}
+
+func validContainerID(id string) error {
+	if len(id) > 64 {
+		return fmt.Errorf("container name %q: at most 64 characters", id)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("container name %q: use letters, digits, '-', '_' and '.'", id)
+		}
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("container name %q is not allowed", id)
+	}
+	return nil
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DescribeAll launches the plugins and describes each. A plugin that
+// cannot be reached or described gets a nil description and an error, so
+// that one broken plugin does not hide the others.
+func DescribeAll(ctx context.Context, l Launcher, sources []Source) ([]*spec.Description, []error) {
+	out := make([]*spec.Description, len(sources))
+	var errs []error
+	// The built-ins share one process; each third-party plugin is
+	// launched on its own, so that one failure stays one.
+	var builtins, others []Source
+	for _, s := range sources {
+		if s.Origin == BuiltinOrigin {
+			builtins = append(builtins, s)
+		} else {
+			others = append(others, s)
+		}
+	}
+	groups := [][]Source{}
+	if len(builtins) > 0 {
+		groups = append(groups, builtins)
+	}
+	for _, s := range others {
+		groups = append(groups, []Source{s})
+	}
+	descs := map[string]*spec.Description{}
+	for _, g := range groups {
+		conns, err := l.Launch(ctx, g)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, c := range conns {
+			d, err := c.Planner.Describe(ctx, c.Name)
+			if err == nil {
+				err = checkDescription(c.Name, d)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				descs[c.Name] = &d
+			}
+		}
+		for _, c := range conns {
+			c.process.Stop()
+		}
+	}
+	for i, s := range sources {
+		out[i] = descs[s.Name]
+	}
+	return out, errs
+}

@@ -1,0 +1,132 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+// WriteText prints the plan for people: what will be cloned, what runs
+// where, in order, and who asked for it.
+func (p *Plan) WriteText(w io.Writer) {
+	var names []string
+	for _, pl := range p.Plugins {
+		names = append(names, fmt.Sprintf("%s %s (%s)", pl.Name, pl.Version, pl.Origin))
+	}
+	fmt.Fprintf(w, "container:   %s\n", p.ContainerID)
+	fmt.Fprintf(w, "plugins:     %s\n", orNone(strings.Join(names, ", ")))
+	fmt.Fprintf(w, "clone flags: %s\n", orNone(strings.Join(p.CloneFlags, " | ")))
+
+	fmt.Fprintf(w, "host steps:%s\n", emptyMark(len(p.HostSteps)))
+	for i, h := range p.HostSteps {
+		fmt.Fprintf(w, "  %2d. [%s] %s: %s\n", i+1, h.Point, h.Plugin, DescribeHostStep(h.HostStep))
+		if h.Why != "" {
+			fmt.Fprintf(w, "      why: %s\n", h.Why)
+		}
+	}
+	fmt.Fprintf(w, "child steps (crun init, inside the new namespaces):%s\n", emptyMark(len(p.Steps)))
+	for i, s := range p.Steps {
+		fmt.Fprintf(w, "  %2d. [%s] %s: %s\n", i+1, s.Phase, s.Plugin, DescribeStep(s.Step))
+		if s.Why != "" {
+			fmt.Fprintf(w, "      why: %s\n", s.Why)
+		}
+	}
+	fmt.Fprintf(w, "exec:        %s\n", quoteArgs(p.Command))
+	fmt.Fprintf(w, "env:         %s\n", orNone(strings.Join(p.Env, " ")))
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "warning:     %s: %s\n", warn.Plugin, warn.Message)
+	}
+}
+
+// DescribeStep says what a child step does, in the words of the command
+// line tool or syscall behind it.
+func DescribeStep(s spec.Step) string {
+	switch {
+	case s.Mount != nil:
+		m := s.Mount
+		var b strings.Builder
+		fmt.Fprintf(&b, "mount %s on %s", orNone(m.Source), m.Target)
+		if m.FSType != "" {
+			fmt.Fprintf(&b, " type %s", m.FSType)
+		}
+		if len(m.Flags) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(m.Flags, ","))
+		}
+		if m.Data != "" {
+			fmt.Fprintf(&b, " data %q", m.Data)
+		}
+		if m.CreateTarget {
+			b.WriteString(", creating the target")
+		}
+		return b.String()
+	case s.Sethostname != nil:
+		return fmt.Sprintf("sethostname %q", s.Sethostname.Hostname)
+	case s.Mkdir != nil:
+		return fmt.Sprintf("mkdir -p %s (mode %04o)", s.Mkdir.Path, modeOr(s.Mkdir.Mode, 0o755))
+	case s.Symlink != nil:
+		return fmt.Sprintf("ln -s %s %s", s.Symlink.Target, s.Symlink.Link)
+	case s.Chdir != nil:
+		return fmt.Sprintf("chdir %s", s.Chdir.Path)
+	case s.Chroot != nil:
+		return fmt.Sprintf("chroot %s; chdir /", s.Chroot.Path)
+	case s.PivotRoot != nil:
+		return fmt.Sprintf("pivot_root %s, then detach the old root", s.PivotRoot.Path)
+	}
+	return "(unknown step)"
+}
+
+// DescribeHostStep says what a host step does.
+func DescribeHostStep(h spec.HostStep) string {
+	switch {
+	case h.Mkdir != nil:
+		return fmt.Sprintf("mkdir -p %s", h.Mkdir.Path)
+	case h.WriteFile != nil:
+		return fmt.Sprintf("write %q to %s", h.WriteFile.Content, h.WriteFile.Path)
+	case h.WritePid != nil:
+		return fmt.Sprintf("write the container's pid to %s", h.WritePid.Path)
+	case h.RemoveDir != nil:
+		return fmt.Sprintf("rmdir %s", h.RemoveDir.Path)
+	case h.Hook != nil:
+		if h.Hook.Name != "" {
+			return fmt.Sprintf("call the plugin's live hook %q", h.Hook.Name)
+		}
+		return "call the plugin's live hook"
+	}
+	return "(unknown host step)"
+}
+
+func modeOr(m, def uint32) uint32 {
+	if m == 0 {
+		return def
+	}
+	return m
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func emptyMark(n int) string {
+	if n == 0 {
+		return " none"
+	}
+	return ""
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}();&|<>#~") {
+			q[i] = strconv.Quote(a)
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}

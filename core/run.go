@@ -1,0 +1,300 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/crun-project/crun/core/child"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+// Exit codes of crun itself.
+const (
+	ExitCrunFailed    = child.ExitCrunFailed    // 125
+	ExitCannotExecute = child.ExitCannotExecute // 126
+	ExitNotFound      = child.ExitNotFound      // 127
+)
+
+// ForwardedSignals are passed on to the container while it runs.
+var ForwardedSignals = []os.Signal{
+	unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT,
+}
+
+// Stdio is the container's standard input, output and error.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// RunError is a failed run, with the exit code crun should end with.
+type RunError struct {
+	Code int
+	Err  error
+	Hint string
+}
+
+func (e *RunError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("%v: %s", e.Err, e.Hint)
+	}
+	return e.Err.Error()
+}
+
+func (e *RunError) Unwrap() error { return e.Err }
+
+// Run prepares and runs a container and returns the command's exit code:
+// its own status, or 128+N when killed by signal N. err is non-nil when
+// crun, not the command, failed; the code is then 125, 126 or 127.
+// Warnings go to warn.
+func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writer) (int, error) {
+	// Catch signals from the start: a Ctrl-C during setup must clean up,
+	// not kill crun half-way.
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, ForwardedSignals...)
+	defer signal.Stop(signals)
+
+	s, err := e.Prepare(ctx, req)
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+	defer s.Close()
+	for _, w := range s.Plan.Warnings {
+		fmt.Fprintf(warn, "crun: warning: %s: %s\n", w.Plugin, w.Message)
+	}
+	// Pure planners are not needed any more; keep only the plugins with
+	// live hooks running while the container does.
+	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
+
+	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn}
+	return r.run(ctx)
+}
+
+// parentRun is the parent side of one run.
+type parentRun struct {
+	session *Session
+	stdio   Stdio
+	trace   bool
+	signals chan os.Signal
+	log     io.Writer
+
+	mu        sync.Mutex
+	pid       int
+	executing bool           // the command runs: forward signals to it
+	killedBy  syscall.Signal // set when crun killed the child during setup
+	completed int            // child steps reported done
+}
+
+func (r *parentRun) tracef(format string, args ...any) {
+	if r.trace {
+		fmt.Fprintf(r.log, "crun: trace: "+format+"\n", args...)
+	}
+}
+
+func (r *parentRun) run(ctx context.Context) (code int, err error) {
+	s := r.session
+	p := s.Plan
+
+	// From here on something on the host may change: after-exit steps
+	// run on every path out, and the child's leftover host mounts are
+	// removed.
+	defer func() {
+		r.mu.Lock()
+		completed := r.completed
+		r.mu.Unlock()
+		var cleanupErrs []error
+		if err := unmountAll(hostMounts(p, completed)); err != nil {
+			cleanupErrs = append(cleanupErrs, err)
+		}
+		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
+			cleanupErrs = append(cleanupErrs, err)
+		}
+		if len(cleanupErrs) > 0 {
+			cleanupErr := fmt.Errorf("cleanup: %w", errors.Join(cleanupErrs...))
+			if err == nil {
+				// The command's status stands; say what was left.
+				fmt.Fprintf(r.log, "crun: %v\n", cleanupErr)
+			} else {
+				err = errors.Join(err, cleanupErr)
+			}
+		}
+	}()
+
+	if err := s.runHostSteps(ctx, spec.HookBeforeClone, 0, r.tracef); err != nil {
+		return ExitCrunFailed, err
+	}
+	cmd, sock, err := r.startChild()
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+	defer sock.Close()
+	r.mu.Lock()
+	r.pid = cmd.Process.Pid
+	r.mu.Unlock()
+	go r.handleSignals()
+
+	// The child blocks until "go": first the plan, then the host's
+	// after-clone steps (cgroup attach, hooks) while it waits.
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: p}); err != nil {
+		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
+	}
+	if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
+		return r.abort(cmd, err)
+	}
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgGo, Trace: r.trace}); err != nil {
+		return r.abort(cmd, fmt.Errorf("release the child: %w", err))
+	}
+
+	// Follow the child's steps until it reports an error or its exec
+	// closes the socket.
+	var failure *child.Message
+	for {
+		m, err := child.ReadMessage(sock)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
+		}
+		if m.Type == child.MsgDone {
+			r.mu.Lock()
+			r.completed = m.Step
+			r.mu.Unlock()
+			continue
+		}
+		if m.Type == child.MsgError {
+			failure = &m
+			break
+		}
+	}
+	r.mu.Lock()
+	r.executing = failure == nil
+	r.mu.Unlock()
+
+	status := wait(cmd)
+	r.mu.Lock()
+	killedBy := r.killedBy
+	r.mu.Unlock()
+	switch {
+	case killedBy != 0:
+		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
+	case failure != nil:
+		return failure.ExitCode, childError(failure)
+	}
+	return status, nil
+}
+
+// startChild clones crun's init into the plan's namespaces. The child's
+// end of the protocol socket becomes its fd 3.
+func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
+	p := r.session.Plan
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "crun-parent")
+	childEnd := os.NewFile(uintptr(fds[1]), "crun-child")
+	defer childEnd.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{child.ProcessName},
+		Env:        []string{}, // the command's env travels in the plan
+		Stdin:      r.stdio.In,
+		Stdout:     r.stdio.Out,
+		Stderr:     r.stdio.Err,
+		ExtraFiles: []*os.File{childEnd},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: child.CloneFlags(p.Namespaces),
+			// The container does not outlive a killed crun.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		parentEnd.Close()
+		flags := strings.Join(p.CloneFlags, "|")
+		if flags == "" {
+			return nil, nil, fmt.Errorf("start crun init: %w", err)
+		}
+		hint := ""
+		if errors.Is(err, unix.EPERM) {
+			hint = ": run crun as root (new namespaces need CAP_SYS_ADMIN)"
+		}
+		return nil, nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
+	}
+	return cmd, parentEnd, nil
+}
+
+// abort kills a child that has not executed the command yet.
+func (r *parentRun) abort(cmd *exec.Cmd, err error) (int, error) {
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	wait(cmd)
+	r.mu.Lock()
+	killedBy := r.killedBy
+	r.mu.Unlock()
+	if killedBy != 0 {
+		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
+	}
+	return ExitCrunFailed, err
+}
+
+// handleSignals forwards signals to the command once it runs. Before that
+// the child is crun's own init, and a signal that would end crun (Ctrl-C,
+// SIGTERM, SIGHUP, SIGQUIT) kills it instead: the setup is abandoned and
+// cleaned up.
+func (r *parentRun) handleSignals() {
+	for sig := range r.signals {
+		r.mu.Lock()
+		pid, executing := r.pid, r.executing
+		r.mu.Unlock()
+		sysSig := sig.(syscall.Signal)
+		if executing {
+			_ = unix.Kill(pid, sysSig)
+			continue
+		}
+		switch sysSig {
+		case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT:
+			r.mu.Lock()
+			if r.killedBy == 0 {
+				r.killedBy = sysSig
+			}
+			r.mu.Unlock()
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
+// wait reaps the child and returns its status the way a shell does: the
+// exit code, or 128+N when killed by signal N.
+func wait(cmd *exec.Cmd) int {
+	_ = cmd.Wait()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ExitCrunFailed
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// childError turns the child's error message into the error crun prints.
+func childError(m *child.Message) error {
+	var err error
+	if m.Step > 0 {
+		err = fmt.Errorf("plugin %q: step %d (%s): %s", m.Plugin, m.Step, m.What, m.Err)
+	} else {
+		err = fmt.Errorf("%s: %s", m.What, m.Err)
+	}
+	return &RunError{Code: m.ExitCode, Err: err, Hint: m.Hint}
+}

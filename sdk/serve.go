@@ -1,0 +1,70 @@
+package sdk
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"golang.org/x/sys/unix"
+)
+
+// Serve serves the given plugins over crun's plugin protocol and never
+// returns. It is all a plugin's main needs:
+//
+//	func main() { sdk.Serve(&myPlugin{}) }
+//
+// stdout belongs to the go-plugin handshake: log to stderr (Logger), which
+// crun forwards to its own log.
+func Serve(plugins ...Plugin) {
+	served, err := byName(plugins)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "crun plugin: %v\n", err)
+		os.Exit(1)
+	}
+	// A plugin never reads the terminal: that belongs to the container.
+	// go-plugin hands its children the host's stdin, so let go of it here
+	// too, for plugins started by another host.
+	if null, err := os.Open(os.DevNull); err == nil {
+		_ = unix.Dup2(int(null.Fd()), 0)
+		null.Close()
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{
+			int(Handshake.ProtocolVersion): {DispenseName: &grpcPlugin{served: served}},
+		},
+		GRPCServer: plugin.DefaultGRPCServer,
+		Logger:     Logger(),
+	})
+	os.Exit(0)
+}
+
+// Logger returns the logger plugins should use: JSON on stderr, which the
+// go-plugin client in crun parses and re-levels.
+func Logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "plugin",
+		Level:      hclog.Info,
+		Output:     os.Stderr,
+		JSONFormat: true,
+	})
+}
+
+func byName(plugins []Plugin) (map[string]Plugin, error) {
+	if len(plugins) == 0 {
+		return nil, fmt.Errorf("Serve: no plugins given")
+	}
+	served := map[string]Plugin{}
+	for _, p := range plugins {
+		name, err := nameOf(p)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := served[name]; dup {
+			return nil, fmt.Errorf("Serve: two plugins named %q", name)
+		}
+		served[name] = p
+	}
+	return served, nil
+}

@@ -1,0 +1,116 @@
+// Package spec is the data half of the crun plugin contract: what a plugin
+// says about itself (Description), what it is asked (ContributeRequest) and
+// what it answers (Contribution). It has no dependencies beyond the
+// standard library, so that crun's child init, which executes these values,
+// does not link the RPC machinery.
+//
+// Every type here travels as JSON between crun and its plugins; the field
+// names in the json tags are part of the wire contract, versioned by
+// ProtocolVersion.
+package spec
+
+// ProtocolVersion is the version of the plugin contract. It is exchanged in
+// the go-plugin handshake: crun refuses a plugin that speaks another
+// version, naming both. Bump it on any change that an older peer would
+// misread.
+const ProtocolVersion = 1
+
+// Description is a plugin's answer to Describe: who it is, what it accepts
+// and where it must run relative to other plugins.
+type Description struct {
+	// Name is the plugin's name, as users type it in --plugins. It must
+	// match the name crun resolved (for a third-party plugin, the NAME in
+	// crun-plugin-NAME).
+	Name string `json:"name"`
+	// Version is the plugin's own version, free-form (e.g. "1.2.0").
+	Version string `json:"version"`
+	// Summary is one line saying what the plugin isolates.
+	Summary string `json:"summary"`
+	// Options lists every option the plugin accepts, as -o NAME.KEY=VALUE.
+	// crun rejects any other key before contacting the plugin again.
+	Options []Option `json:"options,omitempty"`
+	// After lists plugins that, when enabled, must come before this one.
+	After []string `json:"after,omitempty"`
+	// Before lists plugins that, when enabled, must come after this one.
+	Before []string `json:"before,omitempty"`
+	// Requires lists plugins that must be enabled whenever this one is.
+	Requires []string `json:"requires,omitempty"`
+	// Hooks lists the host points at which the plugin wants its Hook
+	// method called with the container's pid (a "live" hook: plugin code
+	// running while the child waits). A plugin without hooks is a pure
+	// planner.
+	Hooks []HookPoint `json:"hooks,omitempty"`
+}
+
+// OptionType says how crun validates an option's value before the plugin
+// sees it.
+type OptionType string
+
+const (
+	TypeString OptionType = "string"
+	TypeBool   OptionType = "bool"
+	TypeInt    OptionType = "int"
+	TypeFloat  OptionType = "float"
+	// TypeSize is a byte count with an optional K, M, G or T suffix
+	// (powers of 1024); plugins receive the value as typed by the user.
+	TypeSize OptionType = "size"
+)
+
+// Option describes one option a plugin accepts.
+type Option struct {
+	Name    string     `json:"name"`
+	Type    OptionType `json:"type"`
+	Default string     `json:"default,omitempty"`
+	Help    string     `json:"help"`
+	// Repeatable options may be given several times; the plugin receives
+	// the values joined by newlines, in the order given.
+	Repeatable bool `json:"repeatable,omitempty"`
+}
+
+// ContributeRequest is what crun tells a plugin when it asks for the
+// plugin's part of the plan.
+type ContributeRequest struct {
+	// Options holds every option the plugin declared: the user's value
+	// (already validated against the declared type) or the default.
+	Options map[string]string `json:"options"`
+	// Plugins lists every enabled plugin in execution order, so that a
+	// plugin can adapt to its neighbours (pid mounts /proc only when mnt
+	// is on, for instance).
+	Plugins []string `json:"plugins"`
+	// ContainerID identifies this run (host-side names such as a cgroup
+	// directory may use it).
+	ContainerID string `json:"container_id"`
+}
+
+// Contribution is a plugin's part of the plan. The core merges the
+// contributions of all enabled plugins, in order, into one plan.
+type Contribution struct {
+	// Namespaces the child must be cloned into.
+	Namespaces []Namespace `json:"namespaces,omitempty"`
+	// Steps are performed by crun's init inside the new namespaces,
+	// before the command is executed, ordered by phase and then by plugin
+	// order.
+	Steps []Step `json:"steps,omitempty"`
+	// HostSteps are performed by crun on the host at named points.
+	HostSteps []HostStep `json:"host_steps,omitempty"`
+	// Env adds KEY=VALUE pairs to the command's environment. The user's
+	// --env wins over a plugin's.
+	Env []string `json:"env,omitempty"`
+	// Warnings are shown to the user before the run (and by crun plan):
+	// legal but unsafe combinations, in plain words.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// HookRequest is passed to a plugin's live hook.
+type HookRequest struct {
+	Point HookPoint `json:"point"`
+	// Name is the Hook.Name of the host step that triggered the call.
+	Name        string `json:"name,omitempty"`
+	ContainerID string `json:"container_id"`
+	// Pid is the container's init process as seen from the host. It is
+	// waiting for crun's go-ahead at HookAfterClone, and gone at
+	// HookAfterExit.
+	Pid int `json:"pid"`
+	// Options are the plugin's options, as in ContributeRequest.
+	Options map[string]string `json:"options"`
+}

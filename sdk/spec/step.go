@@ -1,0 +1,179 @@
+package spec
+
+// Namespace names a Linux namespace a plugin asks for. crun turns the union
+// of all contributions' namespaces into the clone flags of its child.
+type Namespace string
+
+const (
+	NamespaceMount  Namespace = "mnt"
+	NamespaceUTS    Namespace = "uts"
+	NamespaceIPC    Namespace = "ipc"
+	NamespaceNet    Namespace = "net"
+	NamespacePID    Namespace = "pid"
+	NamespaceUser   Namespace = "user"
+	NamespaceCgroup Namespace = "cgroup"
+)
+
+// Namespaces lists every namespace crun knows, in the order plans print
+// them.
+var Namespaces = []Namespace{
+	NamespaceMount, NamespaceUTS, NamespaceIPC, NamespaceNet,
+	NamespacePID, NamespaceUser, NamespaceCgroup,
+}
+
+// Phase groups child steps by what the kernel requires to happen first.
+// Steps run phase by phase; within a phase, in plugin order, then in the
+// order the plugin listed them.
+type Phase string
+
+const (
+	// PhasePrepare comes before any mount: e.g. making the mount tree
+	// private, so that nothing mounted later propagates to the host.
+	PhasePrepare Phase = "prepare"
+	// PhaseMount is for mounts made before the root switch (/proc, tmpfs,
+	// binds, the new root bound onto itself).
+	PhaseMount Phase = "mount"
+	// PhaseRoot switches the root: chroot or pivot_root.
+	PhaseRoot Phase = "root"
+	// PhaseConfigure is for settings of the new environment that do not
+	// restrict the process itself: hostname, working directory, mounts
+	// inside the new root.
+	PhaseConfigure Phase = "configure"
+	// PhaseRestrict comes last, just before exec: settings that restrict
+	// the process itself (capabilities, no_new_privs, seccomp).
+	PhaseRestrict Phase = "restrict"
+)
+
+// Phases lists the phases in the order the child runs them.
+var Phases = []Phase{PhasePrepare, PhaseMount, PhaseRoot, PhaseConfigure, PhaseRestrict}
+
+// Step is one action of crun's init inside the new namespaces. Exactly one
+// of the action fields is set.
+type Step struct {
+	Phase Phase `json:"phase"`
+	// Requires lists namespaces without which this step must not run
+	// (a step that would otherwise change the host). crun refuses a plan
+	// where a step requires a namespace no plugin enabled. Some actions
+	// imply requirements of their own (Sethostname needs uts, PivotRoot
+	// needs mnt).
+	Requires []Namespace `json:"requires,omitempty"`
+	// Why says in plain words why the step is there; crun plan shows it.
+	Why string `json:"why,omitempty"`
+
+	Mount       *Mount       `json:"mount,omitempty"`
+	Sethostname *Sethostname `json:"sethostname,omitempty"`
+	Mkdir       *Mkdir       `json:"mkdir,omitempty"`
+	Symlink     *Symlink     `json:"symlink,omitempty"`
+	Chdir       *Chdir       `json:"chdir,omitempty"`
+	Chroot      *Chroot      `json:"chroot,omitempty"`
+	PivotRoot   *PivotRoot   `json:"pivot_root,omitempty"`
+}
+
+// Mount is mount(2). Flags are names, so plans read like mount(8):
+// ro, nosuid, nodev, noexec, bind, rec, private, slave, shared,
+// unbindable, remount, relatime, strictatime, noatime.
+type Mount struct {
+	Source string   `json:"source"`
+	Target string   `json:"target"`
+	FSType string   `json:"fstype,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
+	Data   string   `json:"data,omitempty"`
+	// CreateTarget makes the target directory (and its parents) first
+	// when it does not exist.
+	CreateTarget bool `json:"create_target,omitempty"`
+}
+
+// Sethostname is sethostname(2). It implies the uts namespace.
+type Sethostname struct {
+	Hostname string `json:"hostname"`
+}
+
+// Mkdir creates a directory and its parents, like mkdir -p.
+type Mkdir struct {
+	Path string `json:"path"`
+	Mode uint32 `json:"mode,omitempty"` // default 0755
+}
+
+// Symlink creates Link pointing at Target, like ln -s Target Link. An
+// existing link with the same target is left alone.
+type Symlink struct {
+	Target string `json:"target"`
+	Link   string `json:"link"`
+}
+
+// Chdir is chdir(2).
+type Chdir struct {
+	Path string `json:"path"`
+}
+
+// Chroot is chroot(2) into Path followed by chdir("/"). The old root stays
+// reachable to a privileged process (the classic escape).
+type Chroot struct {
+	Path string `json:"path"`
+}
+
+// PivotRoot makes Path the new root with pivot_root(2), then detaches the
+// old root so that nothing of the host's tree remains reachable. Path must
+// be a mount point (bind it onto itself first). It implies the mnt
+// namespace: outside one it would move the host's root.
+type PivotRoot struct {
+	Path string `json:"path"`
+}
+
+// HookPoint names a moment on the host side of a run.
+type HookPoint string
+
+const (
+	// HookBeforeClone runs before the child exists.
+	HookBeforeClone HookPoint = "before-clone"
+	// HookAfterClone runs while the child waits in its new namespaces,
+	// before it performs any step (attach to a cgroup, write id maps,
+	// configure a network namespace).
+	HookAfterClone HookPoint = "after-clone"
+	// HookAfterExit runs after the container has exited, in reverse
+	// plugin order; it also runs when a run fails part-way, so its
+	// actions must tolerate work that was never done.
+	HookAfterExit HookPoint = "after-exit"
+)
+
+// HookPoints lists the host points in the order a run reaches them.
+var HookPoints = []HookPoint{HookBeforeClone, HookAfterClone, HookAfterExit}
+
+// HostStep is an action crun performs on the host at a point of the run.
+// Exactly one action field is set.
+type HostStep struct {
+	Point HookPoint `json:"point"`
+	Why   string    `json:"why,omitempty"`
+
+	Mkdir     *Mkdir     `json:"mkdir,omitempty"`
+	WriteFile *WriteFile `json:"write_file,omitempty"`
+	// WritePid writes the child's host pid into a file (e.g. to attach it
+	// to a cgroup through cgroup.procs).
+	WritePid *WritePid `json:"write_pid,omitempty"`
+	// RemoveDir removes an empty directory; a missing one is not an error.
+	RemoveDir *RemoveDir `json:"remove_dir,omitempty"`
+	// Hook calls the plugin's Hook method (see Description.Hooks).
+	Hook *Hook `json:"hook,omitempty"`
+}
+
+// WriteFile writes Content to an existing file, as echo CONTENT > PATH.
+type WriteFile struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+}
+
+// WritePid writes the child's host pid to Path.
+type WritePid struct {
+	Path string `json:"path"`
+}
+
+// RemoveDir is rmdir(2), tolerant of a directory that is already gone.
+type RemoveDir struct {
+	Path string `json:"path"`
+}
+
+// Hook asks crun to call the contributing plugin's Hook method.
+type Hook struct {
+	// Name is passed to the plugin so one plugin can have several hooks.
+	Name string `json:"name,omitempty"`
+}

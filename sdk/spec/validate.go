@@ -1,0 +1,249 @@
+package spec
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// MountFlagNames lists the mount flag names a Mount step may use.
+var MountFlagNames = []string{
+	"ro", "nosuid", "nodev", "noexec", "bind", "rec", "private", "slave",
+	"shared", "unbindable", "remount", "relatime", "strictatime", "noatime",
+}
+
+// Action names the single action a step carries ("mount", "sethostname",
+// ...), or returns an error when it carries none or several.
+func (s Step) Action() (string, error) {
+	return oneAction(map[string]bool{
+		"mount":       s.Mount != nil,
+		"sethostname": s.Sethostname != nil,
+		"mkdir":       s.Mkdir != nil,
+		"symlink":     s.Symlink != nil,
+		"chdir":       s.Chdir != nil,
+		"chroot":      s.Chroot != nil,
+		"pivot_root":  s.PivotRoot != nil,
+	})
+}
+
+// Action names the single action a host step carries.
+func (h HostStep) Action() (string, error) {
+	return oneAction(map[string]bool{
+		"mkdir":      h.Mkdir != nil,
+		"write_file": h.WriteFile != nil,
+		"write_pid":  h.WritePid != nil,
+		"remove_dir": h.RemoveDir != nil,
+		"hook":       h.Hook != nil,
+	})
+}
+
+func oneAction(set map[string]bool) (string, error) {
+	var found []string
+	for name, ok := range set {
+		if ok {
+			found = append(found, name)
+		}
+	}
+	sort.Strings(found)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("no action crun knows (a step kind from a newer protocol?)")
+	default:
+		return "", fmt.Errorf("several actions in one step (%s)", strings.Join(found, ", "))
+	}
+}
+
+// ImpliedNamespaces returns the namespaces a step needs whatever it
+// declares: without them the action would change the host itself.
+func (s Step) ImpliedNamespaces() []Namespace {
+	switch {
+	case s.Sethostname != nil:
+		return []Namespace{NamespaceUTS}
+	case s.PivotRoot != nil:
+		return []Namespace{NamespaceMount}
+	}
+	return nil
+}
+
+// Validate checks a step on its own: one known action, a known phase,
+// known namespaces and mount flags, absolute paths.
+func (s Step) Validate() error {
+	action, err := s.Action()
+	if err != nil {
+		return err
+	}
+	if !knownPhase(s.Phase) {
+		return fmt.Errorf("%s: unknown phase %q (want one of %s)", action, s.Phase, joinPhases())
+	}
+	for _, ns := range s.Requires {
+		if !KnownNamespace(ns) {
+			return fmt.Errorf("%s: requires unknown namespace %q", action, ns)
+		}
+	}
+	switch {
+	case s.Mount != nil:
+		if err := absolute("mount target", s.Mount.Target); err != nil {
+			return err
+		}
+		for _, f := range s.Mount.Flags {
+			if !contains(MountFlagNames, f) {
+				return fmt.Errorf("mount %s: unknown flag %q (known: %s)", s.Mount.Target, f, strings.Join(MountFlagNames, ","))
+			}
+		}
+	case s.Sethostname != nil:
+		if h := s.Sethostname.Hostname; h == "" || len(h) > 64 {
+			return fmt.Errorf("sethostname: hostname %q must be 1 to 64 bytes", h)
+		}
+	case s.Mkdir != nil:
+		return absolute("mkdir", s.Mkdir.Path)
+	case s.Symlink != nil:
+		if s.Symlink.Target == "" {
+			return fmt.Errorf("symlink %s: empty target", s.Symlink.Link)
+		}
+		return absolute("symlink", s.Symlink.Link)
+	case s.Chdir != nil:
+		return absolute("chdir", s.Chdir.Path)
+	case s.Chroot != nil:
+		return absolute("chroot", s.Chroot.Path)
+	case s.PivotRoot != nil:
+		return absolute("pivot_root", s.PivotRoot.Path)
+	}
+	return nil
+}
+
+// Validate checks a host step on its own.
+func (h HostStep) Validate() error {
+	action, err := h.Action()
+	if err != nil {
+		return err
+	}
+	if !contains(HookPoints, h.Point) {
+		return fmt.Errorf("%s: unknown point %q (want before-clone, after-clone or after-exit)", action, h.Point)
+	}
+	switch {
+	case h.Mkdir != nil:
+		return absolute("mkdir", h.Mkdir.Path)
+	case h.WriteFile != nil:
+		return absolute("write_file", h.WriteFile.Path)
+	case h.WritePid != nil:
+		if h.Point != HookAfterClone {
+			return fmt.Errorf("write_pid %s: only possible at after-clone, when the child exists", h.WritePid.Path)
+		}
+		return absolute("write_pid", h.WritePid.Path)
+	case h.RemoveDir != nil:
+		return absolute("remove_dir", h.RemoveDir.Path)
+	}
+	return nil
+}
+
+// Validate checks a contribution on its own (cross-plugin checks, such as
+// a step requiring a namespace nobody enabled, are the core's).
+func (c Contribution) Validate() error {
+	for _, ns := range c.Namespaces {
+		if !KnownNamespace(ns) {
+			return fmt.Errorf("unknown namespace %q (known: %s)", ns, joinNamespaces())
+		}
+	}
+	for i, s := range c.Steps {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+	}
+	for i, h := range c.HostSteps {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("host step %d: %w", i+1, err)
+		}
+	}
+	for _, kv := range c.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("env %q: want KEY=VALUE", kv)
+		}
+	}
+	return nil
+}
+
+// Validate checks a description: a usable name and well-formed options.
+func (d Description) Validate() error {
+	if err := ValidName(d.Name); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, o := range d.Options {
+		if o.Name == "" || strings.ContainsAny(o.Name, "=. \t") {
+			return fmt.Errorf("option %q: a name must be non-empty, without '=', '.' or spaces", o.Name)
+		}
+		if seen[o.Name] {
+			return fmt.Errorf("option %q declared twice", o.Name)
+		}
+		seen[o.Name] = true
+		if !contains([]OptionType{TypeString, TypeBool, TypeInt, TypeFloat, TypeSize}, o.Type) {
+			return fmt.Errorf("option %q: unknown type %q", o.Name, o.Type)
+		}
+		if o.Default != "" {
+			if err := CheckValue(o.Type, o.Default); err != nil {
+				return fmt.Errorf("option %q: default: %w", o.Name, err)
+			}
+		}
+	}
+	for _, p := range d.Hooks {
+		if !contains(HookPoints, p) {
+			return fmt.Errorf("hook point %q unknown", p)
+		}
+	}
+	return nil
+}
+
+// ValidName checks a plugin name: lower-case letters, digits, '-' and '_',
+// starting with a letter.
+func ValidName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty plugin name")
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_')
+		if !ok {
+			return fmt.Errorf("plugin name %q: use lower-case letters, digits, '-' and '_', starting with a letter", name)
+		}
+	}
+	return nil
+}
+
+// KnownNamespace reports whether crun knows the namespace.
+func KnownNamespace(ns Namespace) bool { return contains(Namespaces, ns) }
+
+func knownPhase(p Phase) bool { return contains(Phases, p) }
+
+func absolute(what, p string) error {
+	if !path.IsAbs(p) {
+		return fmt.Errorf("%s: path %q is not absolute", what, p)
+	}
+	return nil
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPhases() string {
+	var s []string
+	for _, p := range Phases {
+		s = append(s, string(p))
+	}
+	return strings.Join(s, ", ")
+}
+
+func joinNamespaces() string {
+	var s []string
+	for _, n := range Namespaces {
+		s = append(s, string(n))
+	}
+	return strings.Join(s, ", ")
+}
