@@ -1,0 +1,58 @@
+// Command testkit is a third-party crun plugin for crun's own tests. One
+// binary plays several plugins: it is installed as crun-plugin-NAME and
+// behaves according to NAME.
+//
+//	tmpfs     mounts a tmpfs at -o tmpfs.path=DIR (a well-behaved plugin)
+//	crash     panics in Contribute
+//	nostep    returns a step without any action (an unknown step kind)
+//	needsnet  returns a step that requires the net namespace, which it
+//	          does not ask for
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crun-project/crun/sdk"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+type testPlugin struct{ name string }
+
+func (p testPlugin) Describe(context.Context) (spec.Description, error) {
+	d := spec.Description{Name: p.name, Version: "0.0.1", Summary: "crun test plugin (" + p.name + ")"}
+	if p.name == "tmpfs" {
+		d.Options = []spec.Option{{Name: "path", Type: spec.TypeString, Default: "/mnt/container_mnt", Help: "where to mount the tmpfs"}}
+		d.After = []string{"mnt"}
+	}
+	return d, nil
+}
+
+func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
+	switch p.name {
+	case "tmpfs":
+		return spec.Contribution{Steps: []spec.Step{{
+			Phase: spec.PhaseMount,
+			Mount: &spec.Mount{Source: "crun_test_tmpfs", Target: req.Options["path"], FSType: "tmpfs", CreateTarget: true},
+		}}}, nil
+	case "crash":
+		panic("testkit: crash plugin panics in Contribute, as asked")
+	case "nostep":
+		return spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseMount}}}, nil
+	case "needsnet":
+		return spec.Contribution{Steps: []spec.Step{{
+			Phase:    spec.PhaseConfigure,
+			Requires: []spec.Namespace{spec.NamespaceNet},
+			Chdir:    &spec.Chdir{Path: "/"},
+		}}}, nil
+	}
+	return spec.Contribution{}, fmt.Errorf("testkit does not know plugin %q", p.name)
+}
+
+func main() {
+	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "crun-plugin-")
+	sdk.Serve(testPlugin{name: name})
+}
