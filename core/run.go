@@ -76,7 +76,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
 
-	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn}
+	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1}
 	return r.run(ctx)
 }
 
@@ -93,6 +93,7 @@ type parentRun struct {
 	executing bool           // the command runs: forward signals to it
 	killedBy  syscall.Signal // set when crun killed the child during setup
 	completed int            // child steps reported done
+	terminal  int            // the terminal handed to the container, or -1
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -181,7 +182,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	r.executing = failure == nil
 	r.mu.Unlock()
 
-	status := wait(cmd)
+	status := r.reap(cmd)
 	r.mu.Lock()
 	killedBy := r.killedBy
 	r.mu.Unlock()
@@ -220,6 +221,11 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	if fd, ok := foregroundTerminal(r.stdio.In); ok {
+		cmd.SysProcAttr.Foreground = true
+		cmd.SysProcAttr.Ctty = fd
+		r.terminal = fd
+	}
 	if err := cmd.Start(); err != nil {
 		parentEnd.Close()
 		flags := strings.Join(p.CloneFlags, "|")
@@ -238,7 +244,7 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 // abort kills a child that has not executed the command yet.
 func (r *parentRun) abort(cmd *exec.Cmd, err error) (int, error) {
 	_ = cmd.Process.Signal(syscall.SIGKILL)
-	wait(cmd)
+	r.reap(cmd)
 	r.mu.Lock()
 	killedBy := r.killedBy
 	r.mu.Unlock()
@@ -272,6 +278,15 @@ func (r *parentRun) handleSignals() {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}
+}
+
+// reap waits for the child and takes the terminal back.
+func (r *parentRun) reap(cmd *exec.Cmd) int {
+	status := wait(cmd)
+	if r.terminal >= 0 {
+		reclaimTerminal(r.terminal)
+	}
+	return status
 }
 
 // wait reaps the child and returns its status the way a shell does: the

@@ -1,0 +1,25 @@
+package mnt
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crun-project/crun/sdk/sdktest"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+func TestConformance(t *testing.T) {
+	sdktest.Conformance(t, Plugin{})
+}
+
+func TestMakesTheTreePrivateFirst(t *testing.T) {
+	c, err := Plugin{}.Contribute(context.Background(), spec.ContributeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Steps[0]
+	if s.Phase != spec.PhasePrepare || s.Mount == nil || s.Mount.Target != "/" ||
+		len(s.Mount.Flags) != 2 || s.Mount.Flags[0] != "rec" || s.Mount.Flags[1] != "private" {
+		t.Fatalf("first step %+v, want a recursive private remount of / in the prepare phase", s)
+	}
+}
