@@ -173,6 +173,19 @@ func TestSignalsReachTheContainer(t *testing.T) {
 		}
 		assertNothingLeft(t, before)
 	})
+	t.Run("pid.init forwards SIGTERM to a command without a handler", func(t *testing.T) {
+		before := snapshot(t)
+		b := startCrun(t, "--plugins", "uts,pid,mnt", "-o", "pid.init=true", "run", "sh", "-c",
+			`[ $$ != 1 ] && echo not-pid-1; tr '\0' ' ' </proc/1/cmdline | grep -q '^crun-init ' && echo init-is-pid-1; echo ready; exec sleep 60`)
+		b.waitLine(t, "not-pid-1")
+		b.waitLine(t, "init-is-pid-1")
+		b.waitLine(t, "ready")
+		b.signal(t, syscall.SIGTERM)
+		if code := b.wait(t); code != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit %d, want 143; stderr %s", code, b.stderr)
+		}
+		assertNothingLeft(t, before)
+	})
 	t.Run("SIGTERM kills a command without a handler", func(t *testing.T) {
 		before := snapshot(t)
 		// Without a PID namespace the command is not an init, so the

@@ -72,17 +72,33 @@ func Main() int {
 		return fail(0, "", "exec "+p.Command[0], err,
 			"check the name, or give a path; --env PATH=... sets the container's PATH", ExitNotFound)
 	}
+	if p.ReapingInit {
+		if trace {
+			fmt.Fprintf(os.Stderr, "crun: trace: spawn %s (crun's init stays as the first process)\n", path)
+		}
+		code, err := supervise(sock, path, p.Command, p.Env)
+		if err != nil {
+			code, hint := execFailure(err)
+			return fail(0, "", "exec "+path, err, hint, code)
+		}
+		return code
+	}
 	if trace {
 		fmt.Fprintf(os.Stderr, "crun: trace: exec %s\n", path)
 	}
 	err = unix.Exec(path, p.Command, p.Env)
-	code, hint := ExitCannotExecute, "is it an executable file (chmod +x) for this machine?"
+	code, hint := execFailure(err)
+	return fail(0, "", "exec "+path, err, hint, code)
+}
+
+// execFailure gives the exit code and advice for a failed execve.
+func execFailure(err error) (int, string) {
 	if errors.Is(err, unix.ENOENT) {
 		// The file is there but its interpreter (#! line) or dynamic
 		// loader is not.
-		code, hint = ExitNotFound, "its interpreter (#! line) or dynamic loader is missing"
+		return ExitNotFound, "its interpreter (#! line) or dynamic loader is missing"
 	}
-	return fail(0, "", "exec "+path, err, hint, code)
+	return ExitCannotExecute, "is it an executable file (chmod +x) for this machine?"
 }
 
 // ErrNotFound is returned by LookPath when no executable file matches.

@@ -38,6 +38,9 @@ type Plan struct {
 	Command []string `json:"command"`
 	// Env is the command's whole environment.
 	Env []string `json:"env"`
+	// ReapingInit keeps crun's init as the parent of the command (see
+	// spec.Contribution.ReapingInit).
+	ReapingInit bool `json:"reaping_init"`
 	// Warnings about legal but unsafe combinations.
 	Warnings []Warning `json:"warnings"`
 }
@@ -137,6 +140,7 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 			p.HostSteps = append(p.HostSteps, HostStep{Plugin: name, HostStep: h})
 		}
 		env = mergeEnv(env, c.Env)
+		p.ReapingInit = p.ReapingInit || c.ReapingInit
 		for _, w := range c.Warnings {
 			p.Warnings = append(p.Warnings, Warning{Plugin: name, Message: w})
 		}

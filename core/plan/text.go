@@ -34,7 +34,11 @@ func (p *Plan) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "      why: %s\n", s.Why)
 		}
 	}
-	fmt.Fprintf(w, "exec:        %s\n", quoteArgs(p.Command))
+	if p.ReapingInit {
+		fmt.Fprintf(w, "spawn:       %s (crun's init stays PID 1: forwards signals, reaps orphans)\n", quoteArgs(p.Command))
+	} else {
+		fmt.Fprintf(w, "exec:        %s\n", quoteArgs(p.Command))
+	}
 	fmt.Fprintf(w, "env:         %s\n", orNone(strings.Join(p.Env, " ")))
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "warning:     %s: %s\n", warn.Plugin, warn.Message)

@@ -8,10 +8,17 @@
 // (the talk's "ps still shows the parent process"). When a plugin that
 // switches the root is enabled (chroot), /proc is that plugin's to mount
 // inside the new root.
+//
+// Option init (default false): by default the command is PID 1, as in the
+// talk. The kernel then delivers to it only the signals it handles: a
+// `sleep` ignores Ctrl-C and SIGTERM. With init=true crun's init stays as
+// PID 1, runs the command as its child, forwards signals and reaps orphans
+// (what docker run --init does).
 package pid
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -32,12 +39,19 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Version: Version,
 		Summary: "new PID namespace: the command is PID 1; with mnt, a fresh /proc shows only the container",
 		After:   []string{"mnt"},
+		Options: []spec.Option{
+			{Name: "init", Type: spec.TypeBool, Default: "false",
+				Help: "keep crun's init as PID 1 to forward signals and reap orphans (the command is then not PID 1)"},
+		},
 	}, nil
 }
 
 // Contribute implements sdk.Plugin.
 func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
 	c := spec.Contribution{Namespaces: []spec.Namespace{spec.NamespacePID}}
+	if init, err := strconv.ParseBool(req.Options["init"]); err == nil && init {
+		c.ReapingInit = true
+	}
 	switch {
 	case enabled(req.Plugins, rootSwitchers...):
 		// The root switch mounts /proc in the new root.

@@ -99,6 +99,12 @@ type Contribution struct {
 	// Warnings are shown to the user before the run (and by crun plan):
 	// legal but unsafe combinations, in plain words.
 	Warnings []string `json:"warnings,omitempty"`
+	// ReapingInit keeps crun's init as the container's first process: it
+	// runs the command as its child, forwards signals to it, reaps
+	// orphans and exits with the command's status. Without it the command
+	// replaces the init (and, in a PID namespace, is PID 1, which the
+	// kernel shields from signals it has no handler for).
+	ReapingInit bool `json:"reaping_init,omitempty"`
 }
 
 // HookRequest is passed to a plugin's live hook.
