@@ -54,6 +54,23 @@ func (s *Session) runHostSteps(ctx context.Context, point spec.HookPoint, pid in
 }
 
 func (s *Session) runHostStep(ctx context.Context, h plan.HostStep, pid int) error {
+	if h.Hook != nil {
+		c, ok := s.conns[h.Plugin]
+		if !ok {
+			return fmt.Errorf("plugin is not running")
+		}
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return c.Planner.Hook(ctx, h.Plugin, spec.HookRequest{
+			Point: h.Point, Name: h.Hook.Name, ContainerID: s.Plan.ContainerID,
+			Pid: pid, Options: s.options[h.Plugin],
+		})
+	}
+	return runHostAction(h, pid)
+}
+
+// runHostAction performs a host step that needs no plugin.
+func runHostAction(h plan.HostStep, pid int) error {
 	switch {
 	case h.Mkdir != nil:
 		mode := os.FileMode(h.Mkdir.Mode)
@@ -67,17 +84,6 @@ func (s *Session) runHostStep(ctx context.Context, h plan.HostStep, pid int) err
 		return writeFile(h.WritePid.Path, strconv.Itoa(pid))
 	case h.RemoveDir != nil:
 		return removeDir(h.RemoveDir.Path)
-	case h.Hook != nil:
-		c, ok := s.conns[h.Plugin]
-		if !ok {
-			return fmt.Errorf("plugin is not running")
-		}
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		return c.Planner.Hook(ctx, h.Plugin, spec.HookRequest{
-			Point: h.Point, Name: h.Hook.Name, ContainerID: s.Plan.ContainerID,
-			Pid: pid, Options: s.options[h.Plugin],
-		})
 	}
 	return fmt.Errorf("unknown host step")
 }

@@ -3,37 +3,19 @@ package core
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
-// hostMounts returns the host paths of the mounts that the first
-// `completed` child steps made in the host's mount namespace, newest
-// first. Without a mount namespace the child's mounts are the host's
-// (that is the talk's lesson), and crun, which made them, must unmount
-// them when the container ends. With one they die with the namespace.
-func hostMounts(p *plan.Plan, completed int) []string {
-	if p.Has(spec.NamespaceMount) {
-		return nil
+// reversed returns the mounts newest first, the order to undo them in.
+func reversed(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[len(paths)-1-i] = p
 	}
-	root := "/"
-	var mounts []string
-	for _, s := range p.Steps[:min(completed, len(p.Steps))] {
-		switch {
-		case s.Chroot != nil:
-			root = filepath.Join(root, s.Chroot.Path)
-		case s.Mount != nil && createsMount(s.Mount):
-			mounts = append(mounts, filepath.Join(root, s.Mount.Target))
-		}
-	}
-	for i, j := 0, len(mounts)-1; i < j; i, j = i+1, j-1 {
-		mounts[i], mounts[j] = mounts[j], mounts[i]
-	}
-	return mounts
+	return out
 }
 
 // createsMount tells a mount that adds to the tree from one that only

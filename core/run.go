@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,7 +77,20 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
 
-	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1}
+	// Undo what killed cruns left behind, and claim the container's name.
+	if cleaned, err := CleanupStale(); err != nil {
+		fmt.Fprintf(warn, "crun: warning: cleaning up after earlier containers: %v (see crun cleanup)\n", err)
+	} else {
+		for _, id := range cleaned {
+			fmt.Fprintf(warn, "crun: cleaned up after container %q, whose crun was killed\n", id)
+		}
+	}
+	state, err := createState(s.Plan, warn)
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+
+	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, state: state}
 	return r.run(ctx)
 }
 
@@ -92,8 +106,12 @@ type parentRun struct {
 	pid       int
 	executing bool           // the command runs: forward signals to it
 	killedBy  syscall.Signal // set when crun killed the child during setup
-	completed int            // child steps reported done
-	terminal  int            // the terminal handed to the container, or -1
+	state     *State
+	// hostMounts are the mounts the child made in the host's mount
+	// namespace (none with a mount namespace), as host paths.
+	hostMounts []string
+	childRoot  string // the child's root as a host path, after a chroot
+	terminal   int    // the terminal handed to the container, or -1
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -110,18 +128,18 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	// run on every path out, and the child's leftover host mounts are
 	// removed.
 	defer func() {
-		r.mu.Lock()
-		completed := r.completed
-		r.mu.Unlock()
 		var cleanupErrs []error
-		if err := unmountAll(hostMounts(p, completed)); err != nil {
+		if err := unmountAll(reversed(r.hostMounts)); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
 		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
-		if len(cleanupErrs) > 0 {
-			cleanupErr := fmt.Errorf("cleanup: %w", errors.Join(cleanupErrs...))
+		if len(cleanupErrs) == 0 {
+			r.state.remove()
+		} else {
+			// The state file stays, so crun cleanup can try again.
+			cleanupErr := fmt.Errorf("cleanup (crun cleanup retries it): %w", errors.Join(cleanupErrs...))
 			if err == nil {
 				// The command's status stands; say what was left.
 				fmt.Fprintf(r.log, "crun: %v\n", cleanupErr)
@@ -168,9 +186,9 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 			return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
 		}
 		if m.Type == child.MsgDone {
-			r.mu.Lock()
-			r.completed = m.Step
-			r.mu.Unlock()
+			if err := r.stepDone(m); err != nil {
+				return r.abort(cmd, err)
+			}
 			continue
 		}
 		if m.Type == child.MsgError {
@@ -193,6 +211,31 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		return failure.ExitCode, childError(failure)
 	}
 	return status, nil
+}
+
+// stepDone follows the child's progress. Without a mount namespace its
+// mounts are the host's: they are recorded (in the state file too, in
+// case crun is killed) to be unmounted when the container ends.
+func (r *parentRun) stepDone(m child.Message) error {
+	p := r.session.Plan
+	if m.Step < 1 || m.Step > len(p.Steps) {
+		return fmt.Errorf("the child reported step %d of %d", m.Step, len(p.Steps))
+	}
+	if p.Has(spec.NamespaceMount) {
+		return nil
+	}
+	step := p.Steps[m.Step-1]
+	switch {
+	case step.Chroot != nil:
+		r.childRoot = filepath.Join("/", r.childRoot, step.Chroot.Path)
+	case m.Mounted != "" && step.Mount != nil && createsMount(step.Mount):
+		path := filepath.Join("/", r.childRoot, m.Mounted)
+		r.hostMounts = append(r.hostMounts, path)
+		if err := r.state.addMount(path); err != nil {
+			return fmt.Errorf("record the host mount %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // startChild clones crun's init into the plan's namespaces. The child's

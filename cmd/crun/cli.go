@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ Usage:
   crun [flags] run [flags] [--] COMMAND [ARG...]   run COMMAND in a container
   crun [flags] plan [flags] [--] COMMAND [ARG...]  print what run would do, without doing it
   crun [flags] plugins                             list the plugins crun can use
+  crun rootfs create DIR                           make a minimal busybox root file system
+  crun rootfs import SRC DIR                       unpack a rootfs tarball or OCI image layout
+  crun cleanup                                     undo what killed cruns left behind
   crun version                                     say which crun this is
   crun help                                        this help
 
@@ -40,6 +44,7 @@ Examples:
   crun --plugins uts --hostname box run hostname
   crun plan --plugins uts,pid,mnt -- sh       the clone flags and steps, in order
   crun run echo hello                         no plugins: a plain fork/exec
+  crun rootfs create /tmp/rootfs && crun --plugins uts,pid,mnt,chroot --rootfs /tmp/rootfs run sh
 
 Flags (before or after the command word):
 %s
@@ -51,6 +56,10 @@ Exit status: the command's own; 128+N if it was killed by signal N;
 type options struct {
 	plugins       []string
 	hostname      string
+	rootfs        string
+	tmpfs         []string
+	binds         []string
+	readOnly      bool
 	opts          []string
 	env           []string
 	hostEnv       bool
@@ -68,6 +77,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.SetInterspersed(false) // the command's own flags are not ours
 	fs.StringSliceVarP(&o.plugins, "plugins", "p", nil, "isolation plugins to enable, comma-separated, e.g. uts,pid,mnt (see crun plugins)")
 	fs.StringVar(&o.hostname, "hostname", "", "the container's hostname (uts plugin; default \"container\")")
+	fs.StringVar(&o.rootfs, "rootfs", "", "the container's root file system directory (chroot plugin; crun rootfs create DIR makes one)")
+	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (chroot plugin; repeatable)")
+	fs.StringArrayVar(&o.binds, "bind", nil, "bind the host's SRC at DST in the container, SRC:DST[:ro] (chroot plugin; repeatable)")
+	fs.BoolVar(&o.readOnly, "read-only", false, "make the container's root read-only (chroot plugin)")
 	fs.StringArrayVarP(&o.opts, "opt", "o", nil, "a plugin option, PLUGIN.KEY=VALUE (repeatable; see crun plugins)")
 	fs.StringArrayVarP(&o.env, "env", "e", nil, "set KEY=VALUE in the command's environment, or KEY to copy crun's value (repeatable)")
 	fs.BoolVar(&o.hostEnv, "host-env", false, "give the command crun's whole environment instead of a clean one")
@@ -122,6 +135,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Version, runtime.Version(), spec.ProtocolVersion)
 		fmt.Fprintf(stdout, "not the OCI runtime crun written in C (Debian's /usr/bin/crun)\n")
 		return 0
+	case "cleanup":
+		return cmdCleanup(rest, stdout, stderr)
+	case "rootfs":
+		return cmdRootfs(rest, stdout, stderr)
 	case "help":
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
 		return 0
@@ -130,7 +147,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sdk.Serve(builtin.Plugins()...)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, plugins or version (crun --help)\n", verb)
+		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, plugins, rootfs, cleanup or version (crun --help)\n", verb)
 		return core.ExitCrunFailed
 	}
 }
@@ -157,6 +174,28 @@ func request(o *options, command []string) (core.Request, error) {
 	}
 	if o.hostname != "" {
 		req.Options = append(req.Options, core.Option{Plugin: "uts", Key: "hostname", Value: o.hostname, Flag: "--hostname"})
+	}
+	if o.rootfs != "" {
+		abs, err := filepath.Abs(o.rootfs)
+		if err != nil {
+			return req, fmt.Errorf("--rootfs %s: %w", o.rootfs, err)
+		}
+		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "rootfs", Value: abs, Flag: "--rootfs"})
+	}
+	for _, t := range o.tmpfs {
+		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "tmpfs", Value: t, Flag: "--tmpfs"})
+	}
+	for _, b := range o.binds {
+		// A relative source is relative to where crun runs.
+		if src, rest, ok := strings.Cut(b, ":"); ok && src != "" && !filepath.IsAbs(src) {
+			if abs, err := filepath.Abs(src); err == nil {
+				b = abs + ":" + rest
+			}
+		}
+		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "bind", Value: b, Flag: "--bind"})
+	}
+	if o.readOnly {
+		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "readonly", Value: "true", Flag: "--read-only"})
 	}
 	for _, kv := range o.opts {
 		opt, err := parseOption(kv)

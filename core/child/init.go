@@ -47,13 +47,13 @@ func Main() int {
 		return code
 	}
 
-	done := func(step int, elapsed time.Duration) {
+	done := func(d Done) {
 		if trace {
-			s := p.Steps[step-1]
+			s := p.Steps[d.Step-1]
 			fmt.Fprintf(os.Stderr, "crun: trace: step %d [%s] %s: %s (%s)\n",
-				step, s.Phase, s.Plugin, plan.DescribeStep(s.Step), elapsed.Round(time.Microsecond))
+				d.Step, s.Phase, s.Plugin, plan.DescribeStep(s.Step), d.Elapsed.Round(time.Microsecond))
 		}
-		if err := WriteMessage(sock, Message{Type: MsgDone, Step: step, Elapsed: elapsed}); err != nil {
+		if err := WriteMessage(sock, Message{Type: MsgDone, Step: d.Step, Elapsed: d.Elapsed, Mounted: d.Mounted}); err != nil {
 			// The parent is gone; carrying on would run a container
 			// nobody supervises.
 			os.Exit(ExitCrunFailed)

@@ -67,6 +67,9 @@ type Message struct {
 	// exec itself.
 	Step    int           `json:"step,omitempty"`
 	Elapsed time.Duration `json:"elapsed,omitempty"`
+	// Mounted is, for a mount step, the path mounted on as the child saw
+	// it; without a mount namespace the parent must unmount it.
+	Mounted string `json:"mounted,omitempty"`
 
 	// error
 	Plugin   string `json:"plugin,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,41 +28,98 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// Done describes a step that succeeded.
+type Done struct {
+	Step    int // 1-based
+	Elapsed time.Duration
+	// Mounted is the path a mount step mounted on, as the child saw it
+	// (Root and symlinks resolved); empty for other steps.
+	Mounted string
+}
+
 // RunSteps performs the steps in order. done is called after each step
 // that succeeded. It stops at the first failure.
-func RunSteps(sys Sys, steps []plan.Step, done func(step int, elapsed time.Duration)) error {
+func RunSteps(sys Sys, steps []plan.Step, done func(Done)) error {
 	for i, s := range steps {
 		start := time.Now()
-		if err := runStep(sys, s.Step); err != nil {
+		mounted, err := runStep(sys, s.Step)
+		if err != nil {
 			return &StepError{Step: i + 1, Plugin: s.Plugin, What: plan.DescribeStep(s.Step), Err: err}
 		}
 		if done != nil {
-			done(i+1, time.Since(start))
+			done(Done{Step: i + 1, Elapsed: time.Since(start), Mounted: mounted})
 		}
 	}
 	return nil
 }
 
-func runStep(sys Sys, s spec.Step) error {
-	switch {
-	case s.Mount != nil:
-		m := s.Mount
-		flags, err := MountFlags(m.Flags)
+func runStep(sys Sys, s spec.Step) (mounted string, err error) {
+	if s.Mount != nil {
+		return mount(sys, s.Mount)
+	}
+	return "", runOther(sys, s)
+}
+
+func mount(sys Sys, m *spec.Mount) (string, error) {
+	flags, err := MountFlags(m.Flags)
+	if err != nil {
+		return "", err
+	}
+	target := m.Target
+	if m.Root != "" {
+		if target, err = ResolveInRoot(m.Root, m.Target); err != nil {
+			return "", err
+		}
+	}
+	if m.CreateTarget {
+		if err := createTarget(sys, m, target); err != nil {
+			return "", fmt.Errorf("create mount target %s: %w", target, err)
+		}
+	}
+	source := m.Source
+	if source == "" {
+		// mount(8) shows an empty source as "none"; the kernel ignores
+		// the source of a propagation change anyway.
+		source = "none"
+	}
+	if err := sys.Mount(source, target, m.FSType, flags, m.Data); err != nil {
+		return "", err
+	}
+	return target, nil
+}
+
+// createTarget makes a missing mount target: a file for a bind mount of a
+// file, a directory otherwise.
+func createTarget(sys Sys, m *spec.Mount, target string) error {
+	if _, err := os.Lstat(target); err == nil {
+		return nil
+	}
+	if contains(m.Flags, "bind") {
+		isDir, err := sys.IsDir(m.Source)
 		if err != nil {
-			return err
+			return fmt.Errorf("bind source: %w", err)
 		}
-		if m.CreateTarget {
-			if err := sys.MkdirAll(m.Target, 0o755); err != nil {
-				return fmt.Errorf("create mount target: %w", err)
+		if !isDir {
+			if err := sys.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
 			}
+			return sys.Touch(target)
 		}
-		source := m.Source
-		if source == "" {
-			// mount(8) shows an empty source as "none"; the kernel
-			// ignores the source of a propagation change anyway.
-			source = "none"
+	}
+	return sys.MkdirAll(target, 0o755)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
-		return sys.Mount(source, m.Target, m.FSType, flags, m.Data)
+	}
+	return false
+}
+
+func runOther(sys Sys, s spec.Step) error {
+	switch {
 	case s.Sethostname != nil:
 		return sys.Sethostname(s.Sethostname.Hostname)
 	case s.Mkdir != nil:

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
@@ -25,7 +24,7 @@ func TestRunStepsCallsTheKernelInPlanOrder(t *testing.T) {
 	}
 	var sys Recorder
 	var done []int
-	if err := RunSteps(&sys, steps, func(i int, _ time.Duration) { done = append(done, i) }); err != nil {
+	if err := RunSteps(&sys, steps, func(d Done) { done = append(done, d.Step) }); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,6 +20,10 @@ type Sys interface {
 	Sethostname(name string) error
 	MkdirAll(path string, mode os.FileMode) error
 	Symlink(target, link string) error
+	// Touch creates an empty file (a bind mount target for a file).
+	Touch(path string) error
+	// IsDir reports whether path is a directory, following symlinks.
+	IsDir(path string) (bool, error)
 }
 
 // Kernel is the real Sys.
@@ -70,6 +75,22 @@ func (Kernel) Symlink(target, link string) error {
 	return err
 }
 
+func (Kernel) Touch(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (Kernel) IsDir(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return fi.IsDir(), nil
+}
+
 // Recorder is a Sys that records calls instead of making them. Fail, when
 // set, makes the call whose record it returns true for fail with that
 // error.
@@ -99,4 +120,11 @@ func (r *Recorder) MkdirAll(path string, mode os.FileMode) error {
 }
 func (r *Recorder) Symlink(target, link string) error {
 	return r.record("symlink %q %q", target, link)
+}
+func (r *Recorder) Touch(path string) error { return r.record("touch %q", path) }
+
+// IsDir says a path is a directory unless it is under /dev (so recorded
+// plans can bind device nodes).
+func (r *Recorder) IsDir(path string) (bool, error) {
+	return !strings.HasPrefix(path, "/dev/"), nil
 }

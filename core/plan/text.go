@@ -53,6 +53,9 @@ func DescribeStep(s spec.Step) string {
 		m := s.Mount
 		var b strings.Builder
 		fmt.Fprintf(&b, "mount %s on %s", orNone(m.Source), m.Target)
+		if m.Root != "" {
+			fmt.Fprintf(&b, " in %s", m.Root)
+		}
 		if m.FSType != "" {
 			fmt.Fprintf(&b, " type %s", m.FSType)
 		}

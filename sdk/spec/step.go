@@ -78,9 +78,16 @@ type Mount struct {
 	FSType string   `json:"fstype,omitempty"`
 	Flags  []string `json:"flags,omitempty"`
 	Data   string   `json:"data,omitempty"`
-	// CreateTarget makes the target directory (and its parents) first
-	// when it does not exist.
+	// CreateTarget makes the target (and its parents) first when it does
+	// not exist: an empty file when a bind mount's source is a file (a
+	// device node, say), a directory otherwise.
 	CreateTarget bool `json:"create_target,omitempty"`
+	// Root, when set, is a directory Target is resolved inside, as if it
+	// were the root: symlinks and ".." in the rootfs cannot lead the mount
+	// out of it (a rootfs whose /mnt links to the host's /etc must not get
+	// a tmpfs over the host's /etc). Target is then a path in the
+	// container, e.g. Root "/srv/rootfs", Target "/proc".
+	Root string `json:"root,omitempty"`
 }
 
 // Sethostname is sethostname(2). It implies the uts namespace.

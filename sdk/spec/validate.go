@@ -88,6 +88,11 @@ func (s Step) Validate() error {
 		if err := absolute("mount target", s.Mount.Target); err != nil {
 			return err
 		}
+		if s.Mount.Root != "" {
+			if err := absolute("mount root", s.Mount.Root); err != nil {
+				return err
+			}
+		}
 		for _, f := range s.Mount.Flags {
 			if !contains(MountFlagNames, f) {
 				return fmt.Errorf("mount %s: unknown flag %q (known: %s)", s.Mount.Target, f, strings.Join(MountFlagNames, ","))
