@@ -1,10 +1,11 @@
 # crun: the plugin container runtime.
-#   make run    build crun and start a shell in new UTS, PID and mount namespaces (as root)
+#   make run    build crun and a busybox rootfs, then start a shell in a container (as root)
 #   make test   everything CI checks: gofmt, go vet, unit and privileged tests
 
 GO      ?= go
 BIN     := bin/crun
-PLUGINS ?= uts,pid,mnt
+PLUGINS ?= uts,pid,mnt,chroot
+ROOTFS  ?= bin/rootfs
 CMD     ?= sh
 PREFIX  ?= /usr/local
 
@@ -21,8 +22,13 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/crun
 
-run: build
-	./$(BIN) --plugins $(PLUGINS) run $(CMD)
+# The rootfs is made once, from the host's static busybox (apt-get install
+# busybox-static); `make clean` removes it.
+$(ROOTFS)/etc/crun-rootfs: | build
+	./$(BIN) rootfs create $(ROOTFS)
+
+run: build $(ROOTFS)/etc/crun-rootfs
+	./$(BIN) --plugins $(PLUGINS) --rootfs $(ROOTFS) run $(CMD)
 
 test: fmt-check vet
 	$(GO) test -count=1 ./...

@@ -3,41 +3,72 @@ package core
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/crun-project/crun/sdk/spec"
 )
 
-// reversed returns the mounts newest first, the order to undo them in.
-func reversed(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[len(paths)-1-i] = p
-	}
-	return out
+// HostMount is a mount the child makes in the host's mount namespace (when
+// there is no mount namespace, the child's mounts are the host's: the
+// talk's lesson). crun records it before the child mounts, with how many
+// mounts were stacked on the path then, so that undoing it removes
+// exactly what the container added, whether or not the mount happened.
+type HostMount struct {
+	Path  string `json:"path"`
+	Below int    `json:"below"`
 }
 
-// createsMount tells a mount that adds to the tree from one that only
-// changes an existing mount (a remount, or a propagation change).
-func createsMount(m *spec.Mount) bool {
-	for _, f := range m.Flags {
-		switch f {
-		case "remount", "private", "slave", "shared", "unbindable":
-			return false
-		}
-	}
-	return true
-}
-
-// unmountAll detaches the mounts, newest first. A mount that is already
-// gone (the command unmounted it) is not an error.
-func unmountAll(paths []string) error {
+// undoMounts unmounts the recorded mounts, newest first: at each path,
+// whatever is stacked above the count found before the container.
+func undoMounts(mounts []HostMount) error {
 	var errs []error
-	for _, p := range paths {
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+	for i := len(mounts) - 1; i >= 0; i-- {
+		m := mounts[i]
+		for n := mountsAt(m.Path); n > m.Below; n-- {
+			if err := unix.Unmount(m.Path, unix.MNT_DETACH); err != nil {
+				if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+					errs = append(errs, fmt.Errorf("unmount %s: %w", m.Path, err))
+				}
+				break
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// mountsAt counts the mounts on path in crun's mount namespace.
+func mountsAt(path string) int {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeMountPath(f[4]) == path {
+			n++
+		}
+	}
+	return n
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPath(p string) string {
+	if !strings.Contains(p, `\`) {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+3 < len(p) {
+			if v, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }

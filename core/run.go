@@ -109,7 +109,7 @@ type parentRun struct {
 	state     *State
 	// hostMounts are the mounts the child made in the host's mount
 	// namespace (none with a mount namespace), as host paths.
-	hostMounts []string
+	hostMounts []HostMount
 	childRoot  string // the child's root as a host path, after a chroot
 	terminal   int    // the terminal handed to the container, or -1
 }
@@ -129,7 +129,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	// removed.
 	defer func() {
 		var cleanupErrs []error
-		if err := unmountAll(reversed(r.hostMounts)); err != nil {
+		if err := undoMounts(r.hostMounts); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
 		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
@@ -185,9 +185,18 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		if err != nil {
 			return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
 		}
-		if m.Type == child.MsgDone {
+		switch m.Type {
+		case child.MsgDone:
 			if err := r.stepDone(m); err != nil {
 				return r.abort(cmd, err)
+			}
+			continue
+		case child.MsgMount:
+			if err := r.recordHostMount(m); err != nil {
+				return r.abort(cmd, err)
+			}
+			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
+				return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
 			}
 			continue
 		}
@@ -213,27 +222,32 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	return status, nil
 }
 
-// stepDone follows the child's progress. Without a mount namespace its
-// mounts are the host's: they are recorded (in the state file too, in
-// case crun is killed) to be unmounted when the container ends.
+// stepDone follows the child's progress: after a chroot, the paths it
+// reports are inside its new root.
 func (r *parentRun) stepDone(m child.Message) error {
 	p := r.session.Plan
 	if m.Step < 1 || m.Step > len(p.Steps) {
 		return fmt.Errorf("the child reported step %d of %d", m.Step, len(p.Steps))
 	}
-	if p.Has(spec.NamespaceMount) {
-		return nil
-	}
-	step := p.Steps[m.Step-1]
-	switch {
-	case step.Chroot != nil:
+	if step := p.Steps[m.Step-1]; step.Chroot != nil {
 		r.childRoot = filepath.Join("/", r.childRoot, step.Chroot.Path)
-	case m.Mounted != "" && step.Mount != nil && createsMount(step.Mount):
-		path := filepath.Join("/", r.childRoot, m.Mounted)
-		r.hostMounts = append(r.hostMounts, path)
-		if err := r.state.addMount(path); err != nil {
-			return fmt.Errorf("record the host mount %s: %w", path, err)
-		}
+	}
+	return nil
+}
+
+// recordHostMount records a mount the child is about to make in the host's
+// mount namespace (there is none of its own), in the state file too, in
+// case crun is killed: it is undone when the container ends, or by the
+// next crun.
+func (r *parentRun) recordHostMount(m child.Message) error {
+	if r.session.Plan.Has(spec.NamespaceMount) || m.Mounted == "" {
+		return fmt.Errorf("the child announced a host mount it should not make (%q)", m.Mounted)
+	}
+	hm := HostMount{Path: filepath.Join("/", r.childRoot, m.Mounted)}
+	hm.Below = mountsAt(hm.Path)
+	r.hostMounts = append(r.hostMounts, hm)
+	if err := r.state.addMount(hm); err != nil {
+		return fmt.Errorf("record the host mount %s: %w", hm.Path, err)
 	}
 	return nil
 }

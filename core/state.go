@@ -29,9 +29,9 @@ type State struct {
 	// OwnerStart its start time, which tells a reused pid apart.
 	Owner      int    `json:"owner"`
 	OwnerStart uint64 `json:"owner_start"`
-	// Mounts are host paths the child mounted in the host's mount
-	// namespace, in the order it mounted them.
-	Mounts []string `json:"mounts,omitempty"`
+	// Mounts are the mounts the child makes in the host's mount
+	// namespace, in order, each recorded before it is made.
+	Mounts []HostMount `json:"mounts,omitempty"`
 	// AfterExit are the plan's after-exit host steps, without live hooks
 	// (those need their plugin, which is gone with crun).
 	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
@@ -90,7 +90,7 @@ func (s *State) write(flags int) error {
 	tmp := s.path
 	if flags&os.O_EXCL == 0 {
 		// Replace atomically: a reader never sees half a file.
-		tmp = s.path + ".tmp"
+		tmp = fmt.Sprintf("%s.tmp-%d", s.path, s.Owner)
 		flags |= os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|flags, 0o600)
@@ -110,9 +110,9 @@ func (s *State) write(flags int) error {
 	return nil
 }
 
-// addMount records a host mount before anything else can happen.
-func (s *State) addMount(path string) error {
-	s.Mounts = append(s.Mounts, path)
+// addMount records a host mount the child is about to make.
+func (s *State) addMount(m HostMount) error {
+	s.Mounts = append(s.Mounts, m)
 	return s.write(0)
 }
 
@@ -145,14 +145,8 @@ func (s *State) alive() bool {
 // Cleanup undoes what the state records: unmounts (newest first) and
 // after-exit host steps; then removes the state file.
 func (s *State) Cleanup() error {
-	var mounted []string
-	for i := len(s.Mounts) - 1; i >= 0; i-- {
-		if isMountPoint(s.Mounts[i]) {
-			mounted = append(mounted, s.Mounts[i])
-		}
-	}
 	var errs []error
-	if err := unmountAll(mounted); err != nil {
+	if err := undoMounts(s.Mounts); err != nil {
 		errs = append(errs, err)
 	}
 	for _, h := range s.AfterExit {
@@ -171,6 +165,14 @@ func (s *State) Cleanup() error {
 // returns their ids.
 func CleanupStale() ([]string, error) {
 	SweepRuntimeDirs(RuntimeBase())
+	// A crun killed while it replaced its state file leaves the new copy.
+	tmps, _ := filepath.Glob(filepath.Join(StateDir(), "*.json.tmp-*"))
+	for _, t := range tmps {
+		pid, err := strconv.Atoi(t[strings.LastIndex(t, "-")+1:])
+		if err == nil && errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			os.Remove(t)
+		}
+	}
 	paths, _ := filepath.Glob(filepath.Join(StateDir(), "*.json"))
 	var cleaned []string
 	var errs []error
@@ -206,39 +208,4 @@ func processStart(pid int) uint64 {
 	}
 	v, _ := strconv.ParseUint(fields[19], 10, 64) // field 22: starttime
 	return v
-}
-
-// isMountPoint reports whether path is a mount point in crun's mount
-// namespace.
-func isMountPoint(path string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && unescapeMountPath(f[4]) == path {
-			return true
-		}
-	}
-	return false
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(p string) string {
-	if !strings.Contains(p, `\`) {
-		return p
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] == '\\' && i+3 < len(p) {
-			if v, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(p[i])
-	}
-	return b.String()
 }

@@ -22,6 +22,7 @@ import (
 var (
 	crunBin   string // the crun binary under test
 	pluginDir string // test plugins, as crun-plugin-NAME
+	probeBin  string // reports what a container sees (testdata/probe)
 	testDir   string
 )
 
@@ -43,8 +44,12 @@ func runTests(m *testing.M) int {
 	crunBin = filepath.Join(testDir, "crun")
 	pluginDir = filepath.Join(testDir, "plugins")
 	testkit := filepath.Join(testDir, "testkit")
-	for _, b := range [][]string{{crunBin, "."}, {testkit, "./testdata/testkit"}} {
-		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
+	probeBin = filepath.Join(testDir, "probe")
+	for _, b := range [][]string{{crunBin, "."}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}} {
+		build := exec.Command("go", "build", "-o", b[0], b[1])
+		// Static, so the probe runs in any root file system.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
 			return 1
@@ -111,6 +116,7 @@ func crun(t *testing.T, args ...string) result {
 type hostState struct {
 	mounts      []string
 	runtimeDirs []string
+	stateFiles  []string
 	processes   []string
 	hostname    string
 }
@@ -128,6 +134,7 @@ func snapshot(t *testing.T) hostState {
 	}
 	sort.Strings(s.mounts)
 	s.runtimeDirs, _ = filepath.Glob("/run/crun/run-*")
+	s.stateFiles, _ = filepath.Glob("/run/crun/state/*")
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		exe, err := os.Readlink(p + "/exe")
@@ -158,6 +165,9 @@ func assertNothingLeft(t *testing.T, before hostState) {
 	// only new ones count.
 	if d := added(before.runtimeDirs, after.runtimeDirs); d != "" {
 		t.Errorf("runtime directories (plugin sockets) left:\n%s", d)
+	}
+	if d := added(before.stateFiles, after.stateFiles); d != "" {
+		t.Errorf("state files left:\n%s", d)
 	}
 	if len(after.processes) > 0 {
 		t.Errorf("processes left: %v", after.processes)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/spec"
 )
 
 // Exit codes of the init, the convention users know from other runtimes.
@@ -59,7 +60,21 @@ func Main() int {
 			os.Exit(ExitCrunFailed)
 		}
 	}
-	if err := RunSteps(Kernel{}, p.Steps, done); err != nil {
+	hooks := Hooks{Done: done}
+	if !p.Has(spec.NamespaceMount) {
+		// These mounts are the host's: the parent records each before it
+		// exists, so that even a SIGKILLed crun leaves them findable.
+		hooks.BeforeMount = func(step int, target string) error {
+			if err := WriteMessage(sock, Message{Type: MsgMount, Step: step, Mounted: target}); err != nil {
+				return fmt.Errorf("announce the host mount to crun: %w", err)
+			}
+			if m, err := ReadMessage(sock); err != nil || m.Type != MsgAck {
+				return fmt.Errorf("crun did not record the host mount %s: %v", target, err)
+			}
+			return nil
+		}
+	}
+	if err := RunSteps(Kernel{}, p.Steps, hooks); err != nil {
 		var se *StepError
 		if errors.As(err, &se) {
 			return fail(se.Step, se.Plugin, se.What, se.Err, Hint(se.Err), ExitCrunFailed)

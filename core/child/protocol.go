@@ -14,6 +14,9 @@
 //	  |  (cgroup attach, hooks, id maps)       |
 //	  |--- go {trace} ------------------------>|
 //	  |                                        |  step 1, step 2, ...
+//	  |<-- mount {step, path} -----------------|  only without a mount namespace:
+//	  |  record the host mount (state file)    |  before each mount, which is
+//	  |--- ack ------------------------------->|  then the host's
 //	  |<-- done {step, elapsed} ---------------|  after every step
 //	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
 //	  |<-- EOF --------------------------------|  execve succeeded
@@ -50,6 +53,8 @@ const (
 	MsgPlan  = "plan"
 	MsgGo    = "go"
 	MsgDone  = "done"
+	MsgMount = "mount"
+	MsgAck   = "ack"
 	MsgError = "error"
 )
 
@@ -68,7 +73,7 @@ type Message struct {
 	Step    int           `json:"step,omitempty"`
 	Elapsed time.Duration `json:"elapsed,omitempty"`
 	// Mounted is, for a mount step, the path mounted on as the child saw
-	// it; without a mount namespace the parent must unmount it.
+	// it (in "mount", the path about to be mounted on).
 	Mounted string `json:"mounted,omitempty"`
 
 	// error

@@ -37,30 +37,44 @@ type Done struct {
 	Mounted string
 }
 
-// RunSteps performs the steps in order. done is called after each step
-// that succeeded. It stops at the first failure.
-func RunSteps(sys Sys, steps []plan.Step, done func(Done)) error {
+// Hooks let the caller follow the steps.
+type Hooks struct {
+	// BeforeMount, when set, is called with the resolved target before
+	// every mount that adds to the mount table; an error stops the run.
+	// Without a mount namespace these mounts are the host's, and the
+	// parent records them before they exist.
+	BeforeMount func(step int, target string) error
+	// Done is called after each step that succeeded.
+	Done func(Done)
+}
+
+// RunSteps performs the steps in order. It stops at the first failure.
+func RunSteps(sys Sys, steps []plan.Step, hooks Hooks) error {
 	for i, s := range steps {
 		start := time.Now()
-		mounted, err := runStep(sys, s.Step)
+		var before func(string) error
+		if hooks.BeforeMount != nil {
+			before = func(target string) error { return hooks.BeforeMount(i+1, target) }
+		}
+		mounted, err := runStep(sys, s.Step, before)
 		if err != nil {
 			return &StepError{Step: i + 1, Plugin: s.Plugin, What: plan.DescribeStep(s.Step), Err: err}
 		}
-		if done != nil {
-			done(Done{Step: i + 1, Elapsed: time.Since(start), Mounted: mounted})
+		if hooks.Done != nil {
+			hooks.Done(Done{Step: i + 1, Elapsed: time.Since(start), Mounted: mounted})
 		}
 	}
 	return nil
 }
 
-func runStep(sys Sys, s spec.Step) (mounted string, err error) {
+func runStep(sys Sys, s spec.Step, beforeMount func(string) error) (mounted string, err error) {
 	if s.Mount != nil {
-		return mount(sys, s.Mount)
+		return mount(sys, s.Mount, beforeMount)
 	}
 	return "", runOther(sys, s)
 }
 
-func mount(sys Sys, m *spec.Mount) (string, error) {
+func mount(sys Sys, m *spec.Mount, beforeMount func(string) error) (string, error) {
 	flags, err := MountFlags(m.Flags)
 	if err != nil {
 		return "", err
@@ -81,6 +95,11 @@ func mount(sys Sys, m *spec.Mount) (string, error) {
 		// mount(8) shows an empty source as "none"; the kernel ignores
 		// the source of a propagation change anyway.
 		source = "none"
+	}
+	if beforeMount != nil && m.AddsMount() {
+		if err := beforeMount(target); err != nil {
+			return "", err
+		}
 	}
 	if err := sys.Mount(source, target, m.FSType, flags, m.Data); err != nil {
 		return "", err

@@ -24,7 +24,7 @@ func TestRunStepsCallsTheKernelInPlanOrder(t *testing.T) {
 	}
 	var sys Recorder
 	var done []int
-	if err := RunSteps(&sys, steps, func(d Done) { done = append(done, d.Step) }); err != nil {
+	if err := RunSteps(&sys, steps, Hooks{Done: func(d Done) { done = append(done, d.Step) }}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -60,7 +60,7 @@ func TestRunStepsStopsAtTheFirstFailureAndNamesIt(t *testing.T) {
 		}
 		return nil
 	}}
-	err := RunSteps(&sys, steps, nil)
+	err := RunSteps(&sys, steps, Hooks{})
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != 2 || se.Plugin != "pid" || !errors.Is(err, denied) {
 		t.Fatalf("error %v", err)

@@ -90,6 +90,18 @@ type Mount struct {
 	Root string `json:"root,omitempty"`
 }
 
+// AddsMount tells a mount that adds to the mount table from one that only
+// changes an existing mount (a remount, or a propagation change).
+func (m *Mount) AddsMount() bool {
+	for _, f := range m.Flags {
+		switch f {
+		case "remount", "private", "slave", "shared", "unbindable":
+			return false
+		}
+	}
+	return true
+}
+
 // Sethostname is sethostname(2). It implies the uts namespace.
 type Sethostname struct {
 	Hostname string `json:"hostname"`
