@@ -11,10 +11,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crun-project/crun/core/order"
 	"github.com/crun-project/crun/core/plan"
@@ -53,16 +55,22 @@ type Request struct {
 	ContainerID string
 	// Trace prints every step as it happens, with timings, on stderr.
 	Trace bool
+	// StopTimeout is how long the container has after a forwarded
+	// SIGTERM before crun kills it; 0 waits forever.
+	StopTimeout time.Duration
 }
 
 // Session is a prepared run: a plan and the plugin processes it may still
 // need (for live hooks). Close it.
 type Session struct {
-	Plan      *plan.Plan
-	conns     map[string]*Connection
-	options   map[string]map[string]string
-	descs     map[string]spec.Description
-	closeOnce sync.Once
+	Plan    *plan.Plan
+	conns   map[string]*Connection
+	options map[string]map[string]string
+	descs   map[string]spec.Description
+	reports io.Writer // where host steps' reports go
+	// clonedInto is the cgroup the child was created in, if it was.
+	clonedInto string
+	closeOnce  sync.Once
 }
 
 // Close stops every plugin process of the session.
@@ -136,7 +144,7 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}}
+	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard}
 	defer func() {
 		if err != nil {
 			s.Close()

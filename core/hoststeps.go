@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -37,6 +39,12 @@ func (s *Session) runHostSteps(ctx context.Context, point spec.HookPoint, pid in
 		if h.Point != point {
 			continue
 		}
+		if h.WritePid != nil && s.clonedInto != "" && h.WritePid.Path == filepath.Join(s.clonedInto, "cgroup.procs") {
+			// The child was created in this cgroup (CLONE_INTO_CGROUP):
+			// attaching it again would only cost a migration.
+			trace("host step %d [%s] %s: skipped: the child was cloned into %s", i+1, point, h.Plugin, s.clonedInto)
+			continue
+		}
 		start := time.Now()
 		err := s.runHostStep(ctx, h, pid)
 		if err != nil {
@@ -66,11 +74,12 @@ func (s *Session) runHostStep(ctx context.Context, h plan.HostStep, pid int) err
 			Pid: pid, Options: s.options[h.Plugin],
 		})
 	}
-	return runHostAction(h, pid)
+	return runHostAction(h, pid, s.reports)
 }
 
-// runHostAction performs a host step that needs no plugin.
-func runHostAction(h plan.HostStep, pid int) error {
+// runHostAction performs a host step that needs no plugin; reports go to
+// out.
+func runHostAction(h plan.HostStep, pid int, out io.Writer) error {
 	switch {
 	case h.Mkdir != nil:
 		mode := os.FileMode(h.Mkdir.Mode)
@@ -79,7 +88,16 @@ func runHostAction(h plan.HostStep, pid int) error {
 		}
 		return os.MkdirAll(h.Mkdir.Path, mode)
 	case h.WriteFile != nil:
+		if h.WriteFile.IfExists {
+			if _, err := os.Stat(h.WriteFile.Path); errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+		}
 		return writeFile(h.WriteFile.Path, h.WriteFile.Content)
+	case h.KillCgroup != nil:
+		return killCgroup(h.KillCgroup.Path)
+	case h.Report != nil:
+		return report(out, h.Plugin, h.Report)
 	case h.WritePid != nil:
 		return writeFile(h.WritePid.Path, strconv.Itoa(pid))
 	case h.RemoveDir != nil:

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -70,6 +71,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		return ExitCrunFailed, err
 	}
 	defer s.Close()
+	s.reports = warn
 	for _, w := range s.Plan.Warnings {
 		fmt.Fprintf(warn, "crun: warning: %s: %s\n", w.Plugin, w.Message)
 	}
@@ -90,7 +92,8 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		return ExitCrunFailed, err
 	}
 
-	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, state: state}
+	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, state: state,
+		stopTimeout: req.StopTimeout}
 	return r.run(ctx)
 }
 
@@ -107,6 +110,11 @@ type parentRun struct {
 	executing bool           // the command runs: forward signals to it
 	killedBy  syscall.Signal // set when crun killed the child during setup
 	state     *State
+	// stopTimeout: after a forwarded SIGTERM, the container's time to
+	// exit before crun kills it (as docker stop does).
+	stopTimeout time.Duration
+	stopTimer   *time.Timer
+	exited      bool
 	// hostMounts are the mounts the child made in the host's mount
 	// namespace (none with a mount namespace), as host paths.
 	hostMounts []HostMount
@@ -283,7 +291,8 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 		cmd.SysProcAttr.Ctty = fd
 		r.terminal = fd
 	}
-	if err := cmd.Start(); err != nil {
+	err = r.start(cmd)
+	if err != nil {
 		parentEnd.Close()
 		flags := strings.Join(p.CloneFlags, "|")
 		if flags == "" {
@@ -296,6 +305,36 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 		return nil, nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
 	}
 	return cmd, parentEnd, nil
+}
+
+// start starts the child, inside the plan's cgroup from the first
+// instruction where the kernel can (clone3 with CLONE_INTO_CGROUP, cgroup
+// v2); otherwise it clones normally, and the plugin's after-clone host
+// step attaches the child while it waits.
+func (r *parentRun) start(cmd *exec.Cmd) error {
+	dir := r.session.Plan.CloneIntoCgroup
+	if dir == "" {
+		return cmd.Start()
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = fd
+		err = cmd.Start()
+		unix.Close(fd)
+		if err == nil {
+			r.tracef("cloned into the cgroup %s", dir)
+			r.session.clonedInto = dir
+			return nil
+		}
+		if errors.Is(err, unix.EPERM) {
+			return err // not the cgroup's fault: namespaces need root
+		}
+	}
+	r.tracef("cannot clone into the cgroup %s (%v): cloning normally, attaching after", dir, err)
+	cmd.SysProcAttr.UseCgroupFD = false
+	cmd.SysProcAttr.CgroupFD = 0
+	return cmd.Start()
 }
 
 // abort kills a child that has not executed the command yet.
@@ -323,6 +362,9 @@ func (r *parentRun) handleSignals() {
 		sysSig := sig.(syscall.Signal)
 		if executing {
 			_ = unix.Kill(pid, sysSig)
+			if sysSig == unix.SIGTERM {
+				r.armStopTimer(pid)
+			}
 			continue
 		}
 		switch sysSig {
@@ -340,10 +382,36 @@ func (r *parentRun) handleSignals() {
 // reap waits for the child and takes the terminal back.
 func (r *parentRun) reap(cmd *exec.Cmd) int {
 	status := wait(cmd)
+	r.mu.Lock()
+	r.exited = true
+	if r.stopTimer != nil {
+		r.stopTimer.Stop()
+	}
+	r.mu.Unlock()
 	if r.terminal >= 0 {
 		reclaimTerminal(r.terminal)
 	}
 	return status
+}
+
+// armStopTimer kills the container if it has not exited stopTimeout
+// after a SIGTERM: a PID 1 without a handler for SIGTERM ignores it, and
+// crun must still stop when asked to.
+func (r *parentRun) armStopTimer(pid int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopTimeout <= 0 || r.stopTimer != nil {
+		return
+	}
+	r.stopTimer = time.AfterFunc(r.stopTimeout, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.exited {
+			return
+		}
+		fmt.Fprintf(r.log, "crun: the container did not exit within %s of SIGTERM: killing it\n", r.stopTimeout)
+		_ = unix.Kill(pid, unix.SIGKILL)
+	})
 }
 
 // wait reaps the child and returns its status the way a shell does: the

@@ -150,7 +150,7 @@ func (s *State) Cleanup() error {
 		errs = append(errs, err)
 	}
 	for _, h := range s.AfterExit {
-		if err := runHostAction(h, 0); err != nil {
+		if err := runHostAction(h, 0, io.Discard); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %q: %s: %w", h.Plugin, plan.DescribeHostStep(h.HostStep), err))
 		}
 	}

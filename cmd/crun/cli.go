@@ -16,9 +16,13 @@ import (
 
 	"github.com/crun-project/crun/core"
 	"github.com/crun-project/crun/plugins/builtin"
+	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/spec"
 )
+
+// cgroupDefaultPids is shown in --help.
+const cgroupDefaultPids = cgroup.DefaultPidsMax
 
 // Version is crun's version.
 const Version = "0.1.0"
@@ -42,6 +46,7 @@ Usage:
 Examples:
   crun --plugins uts,pid,mnt run sh           a shell with its own hostname, PIDs and mounts
   crun --plugins uts --hostname box run hostname
+  crun --plugins uts,pid,mnt,cgroup --pids-max 20 run sh   a fork bomb stops at 20 processes
   crun plan --plugins uts,pid,mnt -- sh       the clone flags and steps, in order
   crun run echo hello                         no plugins: a plain fork/exec
   crun rootfs create /tmp/rootfs && crun --plugins uts,pid,mnt,chroot --rootfs /tmp/rootfs run sh
@@ -60,6 +65,11 @@ type options struct {
 	tmpfs         []string
 	binds         []string
 	readOnly      bool
+	pidsMax       string
+	memory        string
+	cpus          string
+	stats         bool
+	stopTimeout   time.Duration
 	opts          []string
 	env           []string
 	hostEnv       bool
@@ -81,6 +91,11 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (chroot plugin; repeatable)")
 	fs.StringArrayVar(&o.binds, "bind", nil, "bind the host's SRC at DST in the container, SRC:DST[:ro] (chroot plugin; repeatable)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "make the container's root read-only (chroot plugin)")
+	fs.StringVar(&o.pidsMax, "pids-max", "", "the most processes the container may have at once (cgroup plugin; default "+cgroupDefaultPids+")")
+	fs.StringVar(&o.memory, "memory", "", "memory limit, e.g. 64M (cgroup plugin)")
+	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
+	fs.BoolVar(&o.stats, "stats", false, "at exit, report peak processes, peak memory and CPU time (cgroup plugin)")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "after forwarding SIGTERM, how long the container has to exit before crun kills it")
 	fs.StringArrayVarP(&o.opts, "opt", "o", nil, "a plugin option, PLUGIN.KEY=VALUE (repeatable; see crun plugins)")
 	fs.StringArrayVarP(&o.env, "env", "e", nil, "set KEY=VALUE in the command's environment, or KEY to copy crun's value (repeatable)")
 	fs.BoolVar(&o.hostEnv, "host-env", false, "give the command crun's whole environment instead of a clean one")
@@ -194,6 +209,17 @@ func request(o *options, command []string) (core.Request, error) {
 		}
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "bind", Value: b, Flag: "--bind"})
 	}
+	for _, f := range []struct{ flag, key, value string }{
+		{"--pids-max", "pids-max", o.pidsMax}, {"--memory", "memory", o.memory}, {"--cpus", "cpus", o.cpus},
+	} {
+		if f.value != "" {
+			req.Options = append(req.Options, core.Option{Plugin: "cgroup", Key: f.key, Value: f.value, Flag: f.flag})
+		}
+	}
+	if o.stats {
+		req.Options = append(req.Options, core.Option{Plugin: "cgroup", Key: "stats", Value: "true", Flag: "--stats"})
+	}
+	req.StopTimeout = o.stopTimeout
 	if o.readOnly {
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "readonly", Value: "true", Flag: "--read-only"})
 	}

@@ -41,6 +41,10 @@ type Plan struct {
 	// ReapingInit keeps crun's init as the parent of the command (see
 	// spec.Contribution.ReapingInit).
 	ReapingInit bool `json:"reaping_init"`
+	// CloneIntoCgroup is the cgroup v2 directory the child is created in,
+	// and CgroupPlugin the plugin that asked for it.
+	CloneIntoCgroup string `json:"clone_into_cgroup,omitempty"`
+	CgroupPlugin    string `json:"cgroup_plugin,omitempty"`
 	// Warnings about legal but unsafe combinations.
 	Warnings []Warning `json:"warnings"`
 }
@@ -141,6 +145,13 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 		}
 		env = mergeEnv(env, c.Env)
 		p.ReapingInit = p.ReapingInit || c.ReapingInit
+		if c.CloneIntoCgroup != "" {
+			if p.CloneIntoCgroup != "" {
+				return nil, fmt.Errorf("plugins %q and %q both ask to create the child in a cgroup (%s, %s): enable only one",
+					p.CgroupPlugin, name, p.CloneIntoCgroup, c.CloneIntoCgroup)
+			}
+			p.CloneIntoCgroup, p.CgroupPlugin = c.CloneIntoCgroup, name
+		}
 		for _, w := range c.Warnings {
 			p.Warnings = append(p.Warnings, Warning{Plugin: name, Message: w})
 		}

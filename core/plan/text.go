@@ -19,6 +19,9 @@ func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "container:   %s\n", p.ContainerID)
 	fmt.Fprintf(w, "plugins:     %s\n", orNone(strings.Join(names, ", ")))
 	fmt.Fprintf(w, "clone flags: %s\n", orNone(strings.Join(p.CloneFlags, " | ")))
+	if p.CloneIntoCgroup != "" {
+		fmt.Fprintf(w, "clone into:  cgroup %s (%s; CLONE_INTO_CGROUP)\n", p.CloneIntoCgroup, p.CgroupPlugin)
+	}
 
 	fmt.Fprintf(w, "host steps:%s\n", emptyMark(len(p.HostSteps)))
 	for i, h := range p.HostSteps {
@@ -91,7 +94,18 @@ func DescribeHostStep(h spec.HostStep) string {
 	case h.Mkdir != nil:
 		return fmt.Sprintf("mkdir -p %s", h.Mkdir.Path)
 	case h.WriteFile != nil:
+		if h.WriteFile.IfExists {
+			return fmt.Sprintf("write %q to %s, if it exists", h.WriteFile.Content, h.WriteFile.Path)
+		}
 		return fmt.Sprintf("write %q to %s", h.WriteFile.Content, h.WriteFile.Path)
+	case h.KillCgroup != nil:
+		return fmt.Sprintf("kill every process left in the cgroup %s", h.KillCgroup.Path)
+	case h.Report != nil:
+		key := ""
+		if h.Report.Key != "" {
+			key = " " + h.Report.Key
+		}
+		return fmt.Sprintf("report %q: %s%s", h.Report.Label, h.Report.Path, key)
 	case h.WritePid != nil:
 		return fmt.Sprintf("write the container's pid to %s", h.WritePid.Path)
 	case h.RemoveDir != nil:

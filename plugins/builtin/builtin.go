@@ -3,6 +3,7 @@
 package builtin
 
 import (
+	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/plugins/chroot"
 	"github.com/crun-project/crun/plugins/mnt"
 	"github.com/crun-project/crun/plugins/pid"
@@ -12,9 +13,9 @@ import (
 
 // Plugins returns every built-in plugin.
 func Plugins() []sdk.Plugin {
-	return []sdk.Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}}
+	return []sdk.Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{}}
 }
 
 // Names lists the built-in plugins' names, in the order crun plugins
 // shows them.
-var Names = []string{"uts", "pid", "mnt", "chroot"}
+var Names = []string{"uts", "pid", "mnt", "chroot", "cgroup"}

@@ -105,6 +105,13 @@ type Contribution struct {
 	// replaces the init (and, in a PID namespace, is PID 1, which the
 	// kernel shields from signals it has no handler for).
 	ReapingInit bool `json:"reaping_init,omitempty"`
+	// CloneIntoCgroup is a cgroup v2 directory to create the child in
+	// (clone3 with CLONE_INTO_CGROUP), so that it is in its cgroup from
+	// its first instruction. Where the kernel refuses, crun clones
+	// normally: the plugin should also attach the child at after-clone
+	// (WritePid to cgroup.procs), which crun skips when the clone already
+	// placed the child there.
+	CloneIntoCgroup string `json:"clone_into_cgroup,omitempty"`
 }
 
 // HookRequest is passed to a plugin's live hook.

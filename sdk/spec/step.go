@@ -171,14 +171,45 @@ type HostStep struct {
 	WritePid *WritePid `json:"write_pid,omitempty"`
 	// RemoveDir removes an empty directory; a missing one is not an error.
 	RemoveDir *RemoveDir `json:"remove_dir,omitempty"`
+	// KillCgroup kills every process left in a cgroup.
+	KillCgroup *KillCgroup `json:"kill_cgroup,omitempty"`
+	// Report reads a value from a file and shows it to the user (peak
+	// usage, an OOM kill count).
+	Report *Report `json:"report,omitempty"`
 	// Hook calls the plugin's Hook method (see Description.Hooks).
 	Hook *Hook `json:"hook,omitempty"`
 }
 
-// WriteFile writes Content to an existing file, as echo CONTENT > PATH.
+// WriteFile writes Content to a file in one write(2), as echo CONTENT >
+// PATH (kernel interfaces such as cgroup files take one value per write).
 type WriteFile struct {
 	Path    string `json:"path"`
 	Content string `json:"content"`
+	// IfExists skips the write when the file does not exist (a cgroup
+	// file the kernel offers only with some options, such as swap).
+	IfExists bool `json:"if_exists,omitempty"`
+}
+
+// KillCgroup kills what is left in the cgroup directory Path: through
+// cgroup.kill where the kernel has it (cgroup v2, Linux 5.14+), otherwise
+// by sending SIGKILL to every pid in cgroup.procs until none is left. A
+// missing cgroup is not an error.
+type KillCgroup struct {
+	Path string `json:"path"`
+}
+
+// Report shows the user a value read from a file, as "crun: PLUGIN:
+// LABEL: VALUE". With Key, the file is read as "key value" lines and the
+// value of Key is shown; otherwise the whole (trimmed) content. With
+// NonZero, nothing is shown unless the value is a number other than 0.
+type Report struct {
+	Path    string `json:"path"`
+	Key     string `json:"key,omitempty"`
+	Label   string `json:"label"`
+	NonZero bool   `json:"non_zero,omitempty"`
+	// Unit formats a number: "bytes" (as KiB, MiB...), "ns" or "us" (as
+	// seconds); empty leaves it as it is.
+	Unit string `json:"unit,omitempty"`
 }
 
 // WritePid writes the child's host pid to Path.

@@ -30,11 +30,13 @@ func (s Step) Action() (string, error) {
 // Action names the single action a host step carries.
 func (h HostStep) Action() (string, error) {
 	return oneAction(map[string]bool{
-		"mkdir":      h.Mkdir != nil,
-		"write_file": h.WriteFile != nil,
-		"write_pid":  h.WritePid != nil,
-		"remove_dir": h.RemoveDir != nil,
-		"hook":       h.Hook != nil,
+		"mkdir":       h.Mkdir != nil,
+		"write_file":  h.WriteFile != nil,
+		"write_pid":   h.WritePid != nil,
+		"remove_dir":  h.RemoveDir != nil,
+		"kill_cgroup": h.KillCgroup != nil,
+		"report":      h.Report != nil,
+		"hook":        h.Hook != nil,
 	})
 }
 
@@ -140,6 +142,15 @@ func (h HostStep) Validate() error {
 		return absolute("write_pid", h.WritePid.Path)
 	case h.RemoveDir != nil:
 		return absolute("remove_dir", h.RemoveDir.Path)
+	case h.KillCgroup != nil:
+		return absolute("kill_cgroup", h.KillCgroup.Path)
+	case h.Report != nil:
+		switch h.Report.Unit {
+		case "", "bytes", "ns", "us":
+		default:
+			return fmt.Errorf("report %s: unknown unit %q (bytes, ns, us)", h.Report.Path, h.Report.Unit)
+		}
+		return absolute("report", h.Report.Path)
 	}
 	return nil
 }
@@ -160,6 +171,11 @@ func (c Contribution) Validate() error {
 	for i, h := range c.HostSteps {
 		if err := h.Validate(); err != nil {
 			return fmt.Errorf("host step %d: %w", i+1, err)
+		}
+	}
+	if c.CloneIntoCgroup != "" {
+		if err := absolute("clone_into_cgroup", c.CloneIntoCgroup); err != nil {
+			return err
 		}
 	}
 	for _, kv := range c.Env {
