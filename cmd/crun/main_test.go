@@ -117,6 +117,7 @@ type hostState struct {
 	mounts      []string
 	runtimeDirs []string
 	stateFiles  []string
+	cgroups     []string
 	processes   []string
 	hostname    string
 }
@@ -135,6 +136,7 @@ func snapshot(t *testing.T) hostState {
 	sort.Strings(s.mounts)
 	s.runtimeDirs, _ = filepath.Glob("/run/crun/run-*")
 	s.stateFiles, _ = filepath.Glob("/run/crun/state/*")
+	s.cgroups = crunCgroups()
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		exe, err := os.Readlink(p + "/exe")
@@ -144,6 +146,22 @@ func snapshot(t *testing.T) hostState {
 	}
 	s.hostname, _ = os.Hostname()
 	return s
+}
+
+// crunCgroups lists the container cgroups below every hierarchy: the
+// directories inside a "crun" parent or a test's own parent.
+func crunCgroups() []string {
+	var out []string
+	for _, pattern := range []string{"/sys/fs/cgroup/*/crun/*", "/sys/fs/cgroup/*/crun-test-*/*", "/sys/fs/cgroup/crun/*"} {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.IsDir() {
+				out = append(out, m)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // assertNothingLeft compares the host after a run with before it.
@@ -168,6 +186,9 @@ func assertNothingLeft(t *testing.T, before hostState) {
 	}
 	if d := added(before.stateFiles, after.stateFiles); d != "" {
 		t.Errorf("state files left:\n%s", d)
+	}
+	if d := added(before.cgroups, after.cgroups); d != "" {
+		t.Errorf("cgroups left:\n%s", d)
 	}
 	if len(after.processes) > 0 {
 		t.Errorf("processes left: %v", after.processes)
@@ -259,7 +280,7 @@ func startCrun(t *testing.T, args ...string) *background {
 	t.Cleanup(func() {
 		if b.cmd.ProcessState == nil {
 			b.cmd.Process.Kill()
-			b.cmd.Wait()
+			go b.cmd.Wait() // reap; a leftover may hold the pipes
 		}
 	})
 	return b
@@ -296,6 +317,16 @@ func (b *background) wait(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return 0
+}
+
+// killCrun SIGKILLs crun and waits for it alone: what it leaves behind
+// (processes still holding its stdout, say) is for the test to find.
+func (b *background) killCrun(t *testing.T) {
+	t.Helper()
+	b.signal(t, syscall.SIGKILL)
+	if _, err := b.cmd.Process.Wait(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (b *background) signal(t *testing.T, sig syscall.Signal) {

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -296,8 +295,7 @@ func TestSIGKILLedCrunLeavesNothing(t *testing.T) {
 			b := startCrun(t, "--plugins", plugins, "--rootfs", root, "--tmpfs", "/mnt/killed", "run", "/bin/sh", "-c",
 				`echo ready; exec sleep 60`)
 			b.waitLine(t, "ready")
-			b.signal(t, syscall.SIGKILL)
-			b.cmd.Wait()
+			b.killCrun(t)
 			// The container dies with crun (Pdeathsig).
 			deadline := time.Now().Add(5 * time.Second)
 			for len(snapshot(t).processes) > 0 && time.Now().Before(deadline) {
