@@ -31,6 +31,10 @@ type Engine struct {
 	PluginPath []string
 	// Launcher starts plugin processes.
 	Launcher Launcher
+	// Pins are sha256 sums third-party plugins must match.
+	Pins Pins
+	// CallTimeout bounds each call to a plugin (0: no bound).
+	CallTimeout time.Duration
 }
 
 // Option is one -o PLUGIN.KEY=VALUE.
@@ -127,6 +131,12 @@ func (e *Engine) Resolve(names []string) ([]Source, error) {
 		if !ok {
 			return nil, e.explainUnknown(name)
 		}
+		if err := checkPluginFile(name, path); err != nil {
+			return nil, err
+		}
+		if err := e.Pins.check(name, path); err != nil {
+			return nil, err
+		}
 		sources = append(sources, Source{Name: name, Origin: path})
 	}
 	return sources, nil
@@ -160,6 +170,13 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 		}
 	}
 
+	call := func() (context.Context, context.CancelFunc) {
+		if e.CallTimeout > 0 {
+			return context.WithTimeout(ctx, e.CallTimeout)
+		}
+		return context.WithCancel(ctx)
+	}
+
 	// Describe, concurrently: each answer is independent.
 	descs := make([]spec.Description, len(sources))
 	errs := make([]error, len(sources))
@@ -168,6 +185,8 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx, cancel := call()
+			defer cancel()
 			descs[i], errs[i] = s.conns[src.Name].Planner.Describe(ctx, src.Name)
 			if errs[i] == nil {
 				errs[i] = checkDescription(src.Name, descs[i])
@@ -199,6 +218,8 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx, cancel := call()
+			defer cancel()
 			c, err := s.conns[name].Planner.Contribute(ctx, name, spec.ContributeRequest{
 				Options:     s.options[name],
 				Plugins:     ordered,
@@ -268,7 +289,9 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 	for name, d := range descs {
 		out[name] = map[string]string{}
 		for _, o := range d.Options {
-			out[name][o.Name] = o.Default
+			if o.Name != spec.AnyKey {
+				out[name][o.Name] = o.Default
+			}
 		}
 	}
 	given := map[string]bool{}
@@ -281,13 +304,19 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 		if !ok {
 			return nil, fmt.Errorf("%s: plugin %q is not enabled: add it to --plugins", how, o.Plugin)
 		}
-		var decl *spec.Option
+		var decl, anyKey *spec.Option
 		var known []string
 		for i := range d.Options {
 			known = append(known, d.Options[i].Name)
-			if d.Options[i].Name == o.Key {
+			switch d.Options[i].Name {
+			case o.Key:
 				decl = &d.Options[i]
+			case spec.AnyKey:
+				anyKey = &d.Options[i]
 			}
+		}
+		if decl == nil && anyKey != nil && spec.ValidName(o.Key) == nil {
+			decl = anyKey
 		}
 		if decl == nil {
 			accepts := "no options"

@@ -203,17 +203,24 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 	return &remoteWithWords{Remote: remote, words: lastWords}, stop, nil
 }
 
-// explainStartError rewords go-plugin's start errors for crun's users.
+// explainStartError rewords go-plugin's start errors for crun's users,
+// on one line.
 func explainStartError(err error) error {
-	msg := err.Error()
+	msg := strings.Join(strings.Fields(err.Error()), " ")
 	switch {
-	case strings.Contains(msg, "Incompatible API version"):
-		return fmt.Errorf("%v: the plugin speaks another crun plugin protocol; this crun speaks version %d: "+
-			"rebuild the plugin against a matching sdk", err, spec.ProtocolVersion)
+	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"):
+		return fmt.Errorf("it exited (or closed its stdout) before the go-plugin handshake")
+	case strings.Contains(msg, "Unrecognized remote plugin message: "):
+		_, printed, _ := strings.Cut(msg, "Unrecognized remote plugin message: ")
+		return fmt.Errorf("its stdout does not start with the go-plugin handshake (it printed %q): "+
+			"is it a crun plugin (sdk.Serve)? A plugin must not print to stdout; log to stderr", strings.TrimSpace(printed))
+	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
+		return fmt.Errorf("%s: the plugin speaks another crun plugin protocol; this crun speaks version %d: "+
+			"rebuild the plugin against a matching sdk", msg, spec.ProtocolVersion)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
-		return fmt.Errorf("%v: the plugin did not answer in time", err)
+		return fmt.Errorf("%s: the plugin did not answer in time (--plugin-timeout)", msg)
 	}
-	return err
+	return errors.New(msg)
 }
 
 // remoteWithWords adds a crashed plugin's last stderr output to transport
@@ -267,13 +274,28 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the last few lines, on one line.
+// String returns the last few lines, on one line, without go-plugin's
+// own debug chatter (JSON log lines at debug or trace level).
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lines := bytes.Split(bytes.TrimSpace(t.buf), []byte("\n"))
-	if len(lines) > 6 {
-		lines = lines[:6] // a panic's first lines say what happened
+	var lines [][]byte
+	for _, l := range bytes.Split(bytes.TrimSpace(t.buf), []byte("\n")) {
+		if bytes.HasPrefix(l, []byte(`{"@level":"debug"`)) || bytes.HasPrefix(l, []byte(`{"@level":"trace"`)) || len(l) == 0 {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	// A panic's first line says what happened; its stack is for the
+	// plugin's author (--log-level debug shows it all).
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("panic: ")) {
+			return string(l)
+		}
+		if i >= 5 {
+			lines = lines[:6]
+			break
+		}
 	}
 	return string(bytes.Join(lines, []byte(" | ")))
 }

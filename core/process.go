@@ -56,9 +56,9 @@ func (p *pluginProcess) Start(context.Context) error {
 	return nil
 }
 
-func (p *pluginProcess) Diagnose(context.Context) string {
-	return fmt.Sprintf("is %s a crun plugin built with crun's sdk (sdk.Serve)?", p.cmd.Path)
-}
+// Diagnose adds nothing: crun explains start failures itself
+// (explainStartError).
+func (p *pluginProcess) Diagnose(context.Context) string { return "" }
 
 func (p *pluginProcess) Stdout() io.ReadCloser { return p.stdout }
 func (p *pluginProcess) Stderr() io.ReadCloser { return p.stderr }

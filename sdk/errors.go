@@ -37,7 +37,10 @@ func wrapCall(plugin, op string, err error) error {
 		return &PluginError{Plugin: plugin, Op: op, Err: err}
 	}
 	switch st.Code() {
-	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded:
+	case codes.DeadlineExceeded:
+		return &PluginError{Plugin: plugin, Op: op, Transport: true,
+			Err: fmt.Errorf("no answer in time (the plugin hangs?); --plugin-timeout sets the limit")}
+	case codes.Unavailable, codes.Canceled:
 		return &PluginError{Plugin: plugin, Op: op, Transport: true,
 			Err: fmt.Errorf("plugin process not reachable (crashed or hung?): %s", st.Message())}
 	case codes.Internal:

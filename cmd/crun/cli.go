@@ -27,6 +27,9 @@ const cgroupDefaultPids = cgroup.DefaultPidsMax
 // Version is crun's version.
 const Version = "0.1.0"
 
+// DefaultPluginsConfig holds plugin pins: {"sha256": {"NAME": "HEX"}}.
+const DefaultPluginsConfig = "/etc/crun/plugins.json"
+
 // DefaultPluginPath is searched for third-party plugins after
 // --plugin-path and CRUN_PLUGIN_PATH.
 var DefaultPluginPath = []string{"/usr/local/lib/crun/plugins", "/usr/lib/crun/plugins"}
@@ -76,6 +79,7 @@ type options struct {
 	name          string
 	pluginPath    string
 	pluginTimeout time.Duration
+	pluginSHA256  []string
 	trace         bool
 	json          bool
 	logLevel      string
@@ -101,10 +105,11 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.hostEnv, "host-env", false, "give the command crun's whole environment instead of a clean one")
 	fs.StringVar(&o.name, "name", "", "the container's name (default: generated)")
 	fs.StringVar(&o.pluginPath, "plugin-path", "", "directories searched for crun-plugin-NAME executables, colon-separated (before $CRUN_PLUGIN_PATH and "+strings.Join(DefaultPluginPath, ":")+")")
-	fs.DurationVar(&o.pluginTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start and answer")
+	fs.DurationVar(&o.pluginTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start, and to answer each call")
+	fs.StringArrayVar(&o.pluginSHA256, "plugin-sha256", nil, "pin a third-party plugin: NAME=SHA256 (repeatable; also the sha256 map of "+DefaultPluginsConfig+" or $CRUN_PLUGINS_CONFIG)")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
 	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
-	fs.StringVar(&o.logLevel, "log-level", "warn", "plugin host log level: error, warn, info, debug, trace")
+	fs.StringVar(&o.logLevel, "log-level", "off", "show what plugin processes log, from this level: error, warn, info, debug, trace (crun reports a plugin's failure itself)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.Usage = func() {}
 	return fs
@@ -259,25 +264,60 @@ func engine(o *options) (*core.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("find crun's own binary: %w", err)
 	}
+	level := hclog.LevelFromString(o.logLevel)
+	if level == hclog.NoLevel {
+		return nil, nil, fmt.Errorf("--log-level %q: want off, error, warn, info, debug or trace", o.logLevel)
+	}
+	configPath := os.Getenv("CRUN_PLUGINS_CONFIG")
+	if configPath == "" {
+		configPath = DefaultPluginsConfig
+	}
+	pins, err := core.LoadPins(configPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range o.pluginSHA256 {
+		name, sum, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, nil, fmt.Errorf("--plugin-sha256 %q: want NAME=SHA256", p)
+		}
+		if err := pins.Add(name, sum); err != nil {
+			return nil, nil, fmt.Errorf("--plugin-sha256: %w", err)
+		}
+	}
 	runtimeDir, err := core.NewRuntimeDir()
 	if err != nil {
 		return nil, nil, err
 	}
-	level := hclog.LevelFromString(o.logLevel)
-	if level == hclog.NoLevel {
-		return nil, nil, fmt.Errorf("--log-level %q: want error, warn, info, debug or trace", o.logLevel)
-	}
 	e := &core.Engine{
-		Builtins:   builtin.Names,
-		PluginPath: pluginPath(o),
+		Builtins:    builtin.Names,
+		PluginPath:  pluginPath(o),
+		Pins:        pins,
+		CallTimeout: o.pluginTimeout,
 		Launcher: &core.ProcessLauncher{
 			BuiltinServer: []string{self, pluginServerVerb},
 			RuntimeDir:    runtimeDir.Path,
 			StartTimeout:  o.pluginTimeout,
-			Logger:        hclog.New(&hclog.LoggerOptions{Name: "crun", Level: level, Output: os.Stderr}),
+			Logger:        pluginLogger(level),
 		},
 	}
 	return e, runtimeDir.Remove, nil
+}
+
+// pluginLogger logs what plugins log (their hclog JSON on stderr, at its
+// own level). go-plugin's reports about stopping plugin processes are
+// shown only when debugging: crun reports failures itself, once.
+func pluginLogger(level hclog.Level) hclog.Logger {
+	quiet := map[string]bool{
+		"plugin failed to exit gracefully": true,
+		"plugin process exited":            true,
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "crun", Level: level, Output: os.Stderr,
+		Exclude: func(l hclog.Level, msg string, _ ...interface{}) bool {
+			return quiet[msg] && level > hclog.Debug
+		},
+	})
 }
 
 func pluginPath(o *options) []string {

@@ -69,12 +69,20 @@ func cmdPlugins(o *options, args []string, stdout, stderr io.Writer) int {
 
 	names := append([]string{}, e.Builtins...)
 	names = append(names, discover(e.PluginPath, e.Builtins)...)
-	sources, err := e.Resolve(names)
-	if err != nil {
-		fmt.Fprintf(stderr, "crun: %v\n", err)
-		return core.ExitCrunFailed
+	// One refused plugin (a writable file, a wrong pin) must not hide the
+	// others.
+	var sources []core.Source
+	var errs []error
+	for _, n := range names {
+		src, err := e.Resolve([]string{n})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sources = append(sources, src...)
 	}
-	infos, errs := core.DescribeAll(context.Background(), e.Launcher, sources)
+	infos, descErrs := core.DescribeAll(context.Background(), e.Launcher, sources)
+	errs = append(errs, descErrs...)
 	for _, err := range errs {
 		fmt.Fprintf(stderr, "crun: %v\n", err)
 	}

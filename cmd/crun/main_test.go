@@ -27,7 +27,7 @@ var (
 )
 
 // testPlugins are the names the testkit binary is installed under.
-var testPlugins = []string{"tmpfs", "crash", "nostep", "needsnet"}
+var testPlugins = []string{"tmpfs", "crash", "nostep", "needsnet", "exitstart", "garbage", "hang", "future"}
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
@@ -45,7 +45,12 @@ func runTests(m *testing.M) int {
 	pluginDir = filepath.Join(testDir, "plugins")
 	testkit := filepath.Join(testDir, "testkit")
 	probeBin = filepath.Join(testDir, "probe")
-	for _, b := range [][]string{{crunBin, "."}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}} {
+	if err := os.Mkdir(pluginDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	frozen := filepath.Join(pluginDir, "crun-plugin-frozen")
+	for _, b := range [][]string{{crunBin, "."}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		// Static, so the probe runs in any root file system.
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -54,10 +59,6 @@ func runTests(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
 			return 1
 		}
-	}
-	if err := os.Mkdir(pluginDir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
 	}
 	for _, name := range testPlugins {
 		if err := os.Link(testkit, filepath.Join(pluginDir, "crun-plugin-"+name)); err != nil {

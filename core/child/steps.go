@@ -155,6 +155,19 @@ func runOther(sys Sys, s spec.Step) error {
 		return sys.Chroot(s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return sys.PivotRoot(s.PivotRoot.Path)
+	case s.CopyFile != nil:
+		c := s.CopyFile
+		target := c.Target
+		if c.Root != "" {
+			var err error
+			if target, err = ResolveInRoot(c.Root, c.Target); err != nil {
+				return err
+			}
+		}
+		if err := sys.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		return sys.CopyFile(c.Source, target, os.FileMode(c.Mode))
 	}
 	return errors.New("unknown step kind")
 }

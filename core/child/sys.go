@@ -3,6 +3,7 @@ package child
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -24,6 +25,8 @@ type Sys interface {
 	Touch(path string) error
 	// IsDir reports whether path is a directory, following symlinks.
 	IsDir(path string) (bool, error)
+	// CopyFile copies the content of source to a new target file.
+	CopyFile(source, target string, mode os.FileMode) error
 }
 
 // Kernel is the real Sys.
@@ -91,6 +94,29 @@ func (Kernel) IsDir(path string) (bool, error) {
 	return fi.IsDir(), nil
 }
 
+func (Kernel) CopyFile(source, target string, mode os.FileMode) error {
+	in, err := os.Open(source)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	// O_NOFOLLOW: the target was resolved inside the root; a link that
+	// appeared there since must not redirect the copy.
+	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Chmod(mode); err != nil { // whatever the umask
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // Recorder is a Sys that records calls instead of making them. Fail, when
 // set, makes the call whose record it returns true for fail with that
 // error.
@@ -122,6 +148,9 @@ func (r *Recorder) Symlink(target, link string) error {
 	return r.record("symlink %q %q", target, link)
 }
 func (r *Recorder) Touch(path string) error { return r.record("touch %q", path) }
+func (r *Recorder) CopyFile(source, target string, mode os.FileMode) error {
+	return r.record("copy %q %q %04o", source, target, mode)
+}
 
 // IsDir says a path is a directory unless it is under /dev (so recorded
 // plans can bind device nodes).

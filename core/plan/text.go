@@ -84,6 +84,12 @@ func DescribeStep(s spec.Step) string {
 		return fmt.Sprintf("chroot %s; chdir /", s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return fmt.Sprintf("pivot_root %s, then detach the old root", s.PivotRoot.Path)
+	case s.CopyFile != nil:
+		in := ""
+		if s.CopyFile.Root != "" {
+			in = " in " + s.CopyFile.Root
+		}
+		return fmt.Sprintf("copy %s to %s%s (mode %04o)", s.CopyFile.Source, s.CopyFile.Target, in, s.CopyFile.Mode)
 	}
 	return "(unknown step)"
 }

@@ -56,6 +56,12 @@ const (
 	TypeSize OptionType = "size"
 )
 
+// AnyKey, as an option's name, accepts any key the user gives
+// (-o PLUGIN.ANYTHING=VALUE), checked against the option's type; the
+// plugin receives each under its own key and validates the keys itself.
+// For options named by the user, such as secrets.db=/path/to/file.
+const AnyKey = "*"
+
 // Option describes one option a plugin accepts.
 type Option struct {
 	Name    string     `json:"name"`

@@ -67,6 +67,19 @@ type Step struct {
 	Chdir       *Chdir       `json:"chdir,omitempty"`
 	Chroot      *Chroot      `json:"chroot,omitempty"`
 	PivotRoot   *PivotRoot   `json:"pivot_root,omitempty"`
+	CopyFile    *CopyFile    `json:"copy_file,omitempty"`
+}
+
+// CopyFile copies a host file into the container, e.g. a secret into a
+// tmpfs: the content never travels in the plan, the environment or argv,
+// only the paths do. Source is read when the step runs, so the step must
+// come before the root switch (mount phase). Target is resolved inside
+// Root when Root is set; missing parent directories are created (0755).
+type CopyFile struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+	Root   string `json:"root,omitempty"`
+	Mode   uint32 `json:"mode"`
 }
 
 // Mount is mount(2). Flags are names, so plans read like mount(8):

@@ -24,6 +24,7 @@ func (s Step) Action() (string, error) {
 		"chdir":       s.Chdir != nil,
 		"chroot":      s.Chroot != nil,
 		"pivot_root":  s.PivotRoot != nil,
+		"copy_file":   s.CopyFile != nil,
 	})
 }
 
@@ -117,6 +118,19 @@ func (s Step) Validate() error {
 		return absolute("chroot", s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return absolute("pivot_root", s.PivotRoot.Path)
+	case s.CopyFile != nil:
+		if err := absolute("copy_file source", s.CopyFile.Source); err != nil {
+			return err
+		}
+		if s.CopyFile.Root != "" {
+			if err := absolute("copy_file root", s.CopyFile.Root); err != nil {
+				return err
+			}
+		}
+		if s.CopyFile.Mode > 0o7777 {
+			return fmt.Errorf("copy_file %s: mode %o is not a file mode", s.CopyFile.Target, s.CopyFile.Mode)
+		}
+		return absolute("copy_file target", s.CopyFile.Target)
 	}
 	return nil
 }
@@ -193,8 +207,8 @@ func (d Description) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, o := range d.Options {
-		if o.Name == "" || strings.ContainsAny(o.Name, "=. \t") {
-			return fmt.Errorf("option %q: a name must be non-empty, without '=', '.' or spaces", o.Name)
+		if o.Name == "" || strings.ContainsAny(o.Name, "=. \t") || strings.Contains(o.Name, "*") && o.Name != AnyKey {
+			return fmt.Errorf("option %q: a name must be non-empty, without '=', '.', '*' or spaces (or be %q)", o.Name, AnyKey)
 		}
 		if seen[o.Name] {
 			return fmt.Errorf("option %q declared twice", o.Name)

@@ -7,6 +7,10 @@
 //	nostep    returns a step without any action (an unknown step kind)
 //	needsnet  returns a step that requires the net namespace, which it
 //	          does not ask for
+//	exitstart exits before serving
+//	garbage   writes garbage to stdout, where the handshake belongs
+//	hang      never answers Contribute
+//	future    speaks plugin protocol 2, which crun does not
 package main
 
 import (
@@ -15,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/spec"
@@ -42,6 +48,8 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 		panic("testkit: crash plugin panics in Contribute, as asked")
 	case "nostep":
 		return spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseMount}}}, nil
+	case "hang":
+		select {}
 	case "needsnet":
 		return spec.Contribution{Steps: []spec.Step{{
 			Phase:    spec.PhaseConfigure,
@@ -54,5 +62,32 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 
 func main() {
 	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "crun-plugin-")
+	switch name {
+	case "exitstart":
+		fmt.Fprintln(os.Stderr, "testkit: exitstart exits at start, as asked")
+		os.Exit(3)
+	case "garbage":
+		fmt.Println("this is not a go-plugin handshake")
+	case "future":
+		serveProtocol(2, testPlugin{name: name})
+		return
+	}
 	sdk.Serve(testPlugin{name: name})
+}
+
+// serveProtocol serves like sdk.Serve, but announces another protocol
+// version in the handshake.
+func serveProtocol(version uint, p sdk.Plugin) {
+	sp, err := sdk.ServerPlugin(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	handshake := sdk.Handshake
+	handshake.ProtocolVersion = version
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{int(version): {sdk.DispenseName: sp}},
+		GRPCServer:       plugin.DefaultGRPCServer,
+	})
 }

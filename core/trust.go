@@ -1,0 +1,130 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+// checkPluginFile refuses a plugin executable that someone other than
+// root or the invoking user could have replaced: crun runs plugins with
+// its own privileges, usually root's. The file and its directory must
+// belong to root or the user and be writable by nobody else (a sticky
+// directory such as /tmp protects the file from others).
+func checkPluginFile(name, path string) error {
+	refuse := func(why, fix string) error {
+		return fmt.Errorf("plugin %q at %s refused: %s; crun runs plugins with its own privileges: %s", name, path, why, fix)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
+	if err := trusted(fi, false); err != "" {
+		return refuse("the file "+err, "chown root and chmod go-w it")
+	}
+	dir := filepath.Dir(path)
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		dir = filepath.Dir(real)
+	}
+	di, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
+	if err := trusted(di, true); err != "" {
+		return refuse("its directory "+dir+" "+err, "move it to a directory only root (or you) can write")
+	}
+	return nil
+}
+
+// trusted says what is wrong with a file's owner or mode, or "".
+func trusted(fi os.FileInfo, isDir bool) string {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "has no owner information"
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Sprintf("is owned by uid %d, neither root nor you", st.Uid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 && !(isDir && fi.Mode()&os.ModeSticky != 0) {
+		return fmt.Sprintf("is writable by group or others (mode %04o)", fi.Mode().Perm())
+	}
+	return ""
+}
+
+// Pins maps plugin names to the sha256 their executable must have.
+type Pins map[string]string
+
+// pinsFile is the JSON form of a plugins config file:
+//
+//	{"sha256": {"ipc": "9f86d08..."}}
+type pinsFile struct {
+	SHA256 map[string]string `json:"sha256"`
+}
+
+// LoadPins reads a plugins config file; a missing file is no pins.
+func LoadPins(path string) (Pins, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Pins{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f pinsFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("plugins config %s: %w", path, err)
+	}
+	pins := Pins{}
+	for name, sum := range f.SHA256 {
+		if err := pins.Add(name, sum); err != nil {
+			return nil, fmt.Errorf("plugins config %s: %w", path, err)
+		}
+	}
+	return pins, nil
+}
+
+// Add pins a plugin to a sha256 given in hex.
+func (p Pins) Add(name, sum string) error {
+	sum = strings.ToLower(strings.TrimPrefix(sum, "sha256:"))
+	if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+		return fmt.Errorf("pin for %q: %q is not a sha256 in hex", name, sum)
+	}
+	p[name] = sum
+	return nil
+}
+
+// check verifies a pinned plugin's executable with go-plugin's
+// SecureConfig. An unpinned plugin passes.
+func (p Pins) check(name, path string) error {
+	want, ok := p[name]
+	if !ok {
+		return nil
+	}
+	sum, _ := hex.DecodeString(want)
+	okSum, err := (&plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}).Check(path)
+	if err != nil {
+		return fmt.Errorf("plugin %q: checksum %s: %w", name, path, err)
+	}
+	if !okSum {
+		got, _ := fileSHA256(path)
+		return fmt.Errorf("plugin %q at %s has sha256 %s, but it is pinned to %s: refusing to run it", name, path, got, want)
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
