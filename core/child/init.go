@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,6 +26,10 @@ const (
 // namespaces, performs the plan's steps and executes the command; it only
 // returns (with an exit code) when it could not.
 func Main() int {
+	// One thread does everything, up to the exec: per-thread state set
+	// by a step (a cgroup joined through its tasks file) must be that of
+	// the thread that executes the command.
+	runtime.LockOSThread()
 	sock := os.NewFile(SocketFD, "crun-init-socket")
 	// The command must not inherit the socket, and the parent relies on
 	// execve closing it.

@@ -155,6 +155,8 @@ func runOther(sys Sys, s spec.Step) error {
 		return sys.Chroot(s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return sys.PivotRoot(s.PivotRoot.Path)
+	case s.JoinCgroup != nil:
+		return sys.JoinCgroup(s.JoinCgroup.Path)
 	case s.CopyFile != nil:
 		c := s.CopyFile
 		target := c.Target

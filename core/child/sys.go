@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +28,8 @@ type Sys interface {
 	IsDir(path string) (bool, error)
 	// CopyFile copies the content of source to a new target file.
 	CopyFile(source, target string, mode os.FileMode) error
+	// JoinCgroup moves the calling thread into a cgroup v1 cgroup.
+	JoinCgroup(dir string) error
 }
 
 // Kernel is the real Sys.
@@ -117,6 +120,21 @@ func (Kernel) CopyFile(source, target string, mode os.FileMode) error {
 	return out.Close()
 }
 
+// JoinCgroup writes "0" (the writing thread) to the cgroup's tasks file.
+// crun's init runs locked to one thread, the one that executes the
+// command.
+func (Kernel) JoinCgroup(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write([]byte("0")); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Recorder is a Sys that records calls instead of making them. Fail, when
 // set, makes the call whose record it returns true for fail with that
 // error.
@@ -147,7 +165,8 @@ func (r *Recorder) MkdirAll(path string, mode os.FileMode) error {
 func (r *Recorder) Symlink(target, link string) error {
 	return r.record("symlink %q %q", target, link)
 }
-func (r *Recorder) Touch(path string) error { return r.record("touch %q", path) }
+func (r *Recorder) Touch(path string) error     { return r.record("touch %q", path) }
+func (r *Recorder) JoinCgroup(dir string) error { return r.record("join_cgroup %q", dir) }
 func (r *Recorder) CopyFile(source, target string, mode os.FileMode) error {
 	return r.record("copy %q %q %04o", source, target, mode)
 }

@@ -84,6 +84,8 @@ func DescribeStep(s spec.Step) string {
 		return fmt.Sprintf("chroot %s; chdir /", s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return fmt.Sprintf("pivot_root %s, then detach the old root", s.PivotRoot.Path)
+	case s.JoinCgroup != nil:
+		return fmt.Sprintf("join the cgroup %s (write 0 to its tasks file)", s.JoinCgroup.Path)
 	case s.CopyFile != nil:
 		in := ""
 		if s.CopyFile.Root != "" {

@@ -67,8 +67,11 @@ func contributeV1(h host, parent, id string, lim limits) (spec.Contribution, err
 		host(write(path.Join(dirs["cpu"], "cpu.cfs_quota_us"), strconv.FormatInt(lim.quota, 10),
 			fmt.Sprintf("%dµs of CPU time per %dµs period", lim.quota, period)))
 	}
+	// The init joins its cgroups itself, first of all (see
+	// spec.JoinCgroup: a host-side attach costs an RCU grace period).
 	for _, d := range order {
-		host(attach(d))
+		c.Steps = append(c.Steps, spec.Step{Phase: spec.PhasePrepare, JoinCgroup: &spec.JoinCgroup{Path: d},
+			Why: "crun's init joins the container's cgroup before anything else, so the command and all it forks are in it"})
 	}
 	if lim.stats {
 		host(report(path.Join(dirs["pids"], "pids.peak"), "", "peak processes", "", false))

@@ -25,6 +25,7 @@ func (s Step) Action() (string, error) {
 		"chroot":      s.Chroot != nil,
 		"pivot_root":  s.PivotRoot != nil,
 		"copy_file":   s.CopyFile != nil,
+		"join_cgroup": s.JoinCgroup != nil,
 	})
 }
 
@@ -118,6 +119,8 @@ func (s Step) Validate() error {
 		return absolute("chroot", s.Chroot.Path)
 	case s.PivotRoot != nil:
 		return absolute("pivot_root", s.PivotRoot.Path)
+	case s.JoinCgroup != nil:
+		return absolute("join_cgroup", s.JoinCgroup.Path)
 	case s.CopyFile != nil:
 		if err := absolute("copy_file source", s.CopyFile.Source); err != nil {
 			return err
