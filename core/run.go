@@ -273,7 +273,7 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 	defer childEnd.Close()
 
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       initPath(),
 		Args:       []string{child.ProcessName},
 		Env:        []string{}, // the command's env travels in the plan
 		Stdin:      r.stdio.In,
@@ -305,6 +305,19 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 		return nil, nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
 	}
 	return cmd, parentEnd, nil
+}
+
+// initPath is the executable of the child init: crun-init beside crun's
+// own binary when it is there (lean: it does not link gRPC), crun itself
+// otherwise (its main runs the init when started as crun-init).
+func initPath() string {
+	if self, err := os.Executable(); err == nil {
+		lean := filepath.Join(filepath.Dir(self), child.ProcessName)
+		if fi, err := os.Stat(lean); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return lean
+		}
+	}
+	return "/proc/self/exe"
 }
 
 // start starts the child, inside the plan's cgroup from the first

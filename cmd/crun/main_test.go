@@ -50,7 +50,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	frozen := filepath.Join(pluginDir, "crun-plugin-frozen")
-	for _, b := range [][]string{{crunBin, "."}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
+	leanInit := filepath.Join(testDir, "crun-init")
+	for _, b := range [][]string{{crunBin, "."}, {leanInit, "../crun-init"}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		// Static, so the probe runs in any root file system.
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -323,5 +324,29 @@ func TestHelpAndVersion(t *testing.T) {
 	r := crun(t, "version")
 	if r.code != 0 || !strings.Contains(r.stdout, "plugin protocol 1") || !strings.Contains(r.stdout, "not the OCI runtime crun written in C") {
 		t.Errorf("crun version: %q", r.stdout)
+	}
+}
+
+// TestInitBinary: crun uses crun-init when it is installed beside it,
+// and runs itself as the init otherwise. With pid.init the init stays as
+// PID 1, where /proc/1/exe shows which binary it is.
+func TestInitBinary(t *testing.T) {
+	requireRoot(t)
+	r := crun(t, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "readlink", "/proc/1/exe")
+	if want := filepath.Join(testDir, "crun-init") + "\n"; r.stdout != want {
+		t.Errorf("the init beside crun: %q, want %q (stderr %q)", r.stdout, want, r.stderr)
+	}
+	dir := t.TempDir()
+	b, err := os.ReadFile(crunBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(dir, "crun")
+	if err := os.WriteFile(alone, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(alone, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "readlink", "/proc/1/exe").CombinedOutput()
+	if err != nil || string(out) != alone+"\n" {
+		t.Fatalf("crun alone: %v: %q, want %q", err, out, alone)
 	}
 }

@@ -41,6 +41,12 @@ func Main() int {
 		return ExitCrunFailed
 	}
 	p := m.Plan
+	if p.FormatVersion != plan.FormatVersion {
+		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init",
+			Err:  fmt.Sprintf("crun sent a plan of format %d, this init reads format %d", p.FormatVersion, plan.FormatVersion),
+			Hint: "crun and crun-init are from different versions: install them together", ExitCode: ExitCrunFailed})
+		return ExitCrunFailed
+	}
 	m, err = ReadMessage(sock)
 	if err != nil || m.Type != MsgGo {
 		return ExitCrunFailed

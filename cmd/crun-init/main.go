@@ -1,0 +1,19 @@
+// Command crun-init is crun's init, on its own: the process crun clones
+// into the new namespaces, which performs the plan's child steps and
+// executes the command. It is the same code as `crun` started as
+// crun-init (core/child), in a binary that does not link crun's RPC
+// machinery (gRPC, protobuf, go-plugin), whose package initialisation
+// would cost every container a few milliseconds before its first step.
+// crun uses it when it is installed beside crun; otherwise crun runs
+// itself as the init.
+package main
+
+import (
+	"os"
+
+	"github.com/crun-project/crun/core/child"
+)
+
+func main() {
+	os.Exit(child.Main())
+}
