@@ -35,6 +35,9 @@ type Engine struct {
 	Pins Pins
 	// CallTimeout bounds each call to a plugin (0: no bound).
 	CallTimeout time.Duration
+	// Cache reuses the plans of earlier runs with the same inputs
+	// (cache.go).
+	Cache bool
 }
 
 // Option is one -o PLUGIN.KEY=VALUE.
@@ -74,7 +77,10 @@ type Session struct {
 	reports io.Writer // where host steps' reports go
 	// clonedInto is the cgroup the child was created in, if it was.
 	clonedInto string
-	closeOnce  sync.Once
+	// FromCache: the plan came from the cache, no plugin was launched.
+	// Cached: the plan was made by the plugins and stored for next time.
+	FromCache, Cached bool
+	closeOnce         sync.Once
 }
 
 // Close stops every plugin process of the session.
@@ -134,9 +140,6 @@ func (e *Engine) Resolve(names []string) ([]Source, error) {
 		if err := checkPluginFile(name, path); err != nil {
 			return nil, err
 		}
-		if err := e.Pins.check(name, path); err != nil {
-			return nil, err
-		}
 		sources = append(sources, Source{Name: name, Origin: path})
 	}
 	return sources, nil
@@ -154,7 +157,35 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 	if err != nil {
 		return nil, err
 	}
+	base := baseEnv(req.HostEnv)
 	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard}
+
+	// A plan made before from the same inputs needs no plugin process.
+	var cacheKey string
+	if e.Cache && len(sources) > 0 {
+		if cacheKey, err = e.cacheKey(req, sources, base); err == nil {
+			if p := loadCachedPlan(cacheKey, req.ContainerID); p != nil {
+				s.Plan, s.FromCache = p, true
+				return s, nil
+			}
+		}
+		// Plan with the placeholder id, so the plan can be cached.
+		realID := req.ContainerID
+		req.ContainerID = placeholderID
+		defer func() {
+			if err == nil && s.Plan.ContainerID == placeholderID {
+				s.Plan, err = e.finishCached(cacheKey, s, realID)
+			}
+		}()
+	}
+	for _, src := range sources {
+		// Only a plugin about to run is checked against its pin.
+		if src.Origin != BuiltinOrigin {
+			if err := e.Pins.check(src.Name, src.Origin); err != nil {
+				return nil, err
+			}
+		}
+	}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -244,13 +275,30 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 	s.Plan, err = plan.Merge(plan.Input{
 		ContainerID: req.ContainerID,
 		Command:     req.Command,
-		BaseEnv:     baseEnv(req.HostEnv),
+		BaseEnv:     base,
 		UserEnv:     req.Env,
 	}, contributions)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// finishCached stores a plan made with the placeholder id, when it may be
+// cached, and returns it with the run's own id.
+func (e *Engine) finishCached(key string, s *Session, id string) (*plan.Plan, error) {
+	cacheable := !s.Plan.Uncacheable
+	for _, d := range s.descs {
+		cacheable = cacheable && len(d.Hooks) == 0 // live hooks need the plugin anyway
+	}
+	if cacheable {
+		s.Cached = storeCachedPlan(key, s.Plan) == nil
+	}
+	raw, err := s.Plan.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return withContainerID(raw, id)
 }
 
 // checkDescription holds a plugin to its name and a valid description.

@@ -92,6 +92,14 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		return ExitCrunFailed, err
 	}
 
+	if req.Trace {
+		switch {
+		case s.FromCache:
+			fmt.Fprintf(warn, "crun: trace: plan from the cache: no plugin launched\n")
+		case s.Cached:
+			fmt.Fprintf(warn, "crun: trace: plan made by the plugins, cached for the next run\n")
+		}
+	}
 	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, state: state,
 		stopTimeout: req.StopTimeout}
 	return r.run(ctx)

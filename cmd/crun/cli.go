@@ -73,6 +73,7 @@ type options struct {
 	cpus          string
 	stats         bool
 	stopTimeout   time.Duration
+	noCache       bool
 	opts          []string
 	env           []string
 	hostEnv       bool
@@ -107,6 +108,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.pluginPath, "plugin-path", "", "directories searched for crun-plugin-NAME executables, colon-separated (before $CRUN_PLUGIN_PATH and "+strings.Join(DefaultPluginPath, ":")+")")
 	fs.DurationVar(&o.pluginTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start, and to answer each call")
 	fs.StringArrayVar(&o.pluginSHA256, "plugin-sha256", nil, "pin a third-party plugin: NAME=SHA256 (repeatable; also the sha256 map of "+DefaultPluginsConfig+" or $CRUN_PLUGINS_CONFIG)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "plan with the plugins even when a cached plan for the same inputs exists")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
 	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
 	fs.StringVar(&o.logLevel, "log-level", "off", "show what plugin processes log, from this level: error, warn, info, debug, trace (crun reports a plugin's failure itself)")
@@ -294,6 +296,7 @@ func engine(o *options) (*core.Engine, func(), error) {
 		PluginPath:  pluginPath(o),
 		Pins:        pins,
 		CallTimeout: o.pluginTimeout,
+		Cache:       !o.noCache,
 		Launcher: &core.ProcessLauncher{
 			BuiltinServer: []string{self, pluginServerVerb},
 			RuntimeDir:    runtimeDir.Path,

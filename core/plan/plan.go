@@ -45,6 +45,10 @@ type Plan struct {
 	// and CgroupPlugin the plugin that asked for it.
 	CloneIntoCgroup string `json:"clone_into_cgroup,omitempty"`
 	CgroupPlugin    string `json:"cgroup_plugin,omitempty"`
+	// DependsOn are the host paths the contributions depend on (see
+	// spec.Contribution.DependsOn); Uncacheable says a plugin opted out.
+	DependsOn   []string `json:"depends_on,omitempty"`
+	Uncacheable bool     `json:"uncacheable,omitempty"`
 	// Warnings about legal but unsafe combinations.
 	Warnings []Warning `json:"warnings"`
 }
@@ -145,6 +149,8 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 		}
 		env = mergeEnv(env, c.Env)
 		p.ReapingInit = p.ReapingInit || c.ReapingInit
+		p.DependsOn = append(p.DependsOn, c.DependsOn...)
+		p.Uncacheable = p.Uncacheable || c.Uncacheable
 		if c.CloneIntoCgroup != "" {
 			if p.CloneIntoCgroup != "" {
 				return nil, fmt.Errorf("plugins %q and %q both ask to create the child in a cgroup (%s, %s): enable only one",

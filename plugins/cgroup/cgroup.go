@@ -81,10 +81,16 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 	if err != nil {
 		return spec.Contribution{}, err
 	}
+	var c spec.Contribution
 	if host.version == 2 {
-		return contributeV2(host, parent, req.ContainerID, lim)
+		c, err = contributeV2(host, parent, req.ContainerID, lim)
+	} else {
+		c, err = contributeV1(host, parent, req.ContainerID, lim)
 	}
-	return contributeV1(host, parent, req.ContainerID, lim)
+	// What the plan was made from: a cached plan is reused only while
+	// these are unchanged.
+	c.DependsOn = append(c.DependsOn, host.inputs...)
+	return c, err
 }
 
 func parseLimits(opts map[string]string) (limits, error) {

@@ -17,6 +17,8 @@ type host struct {
 	// controllers available: on v2 the root's cgroup.controllers, on v1
 	// the hierarchies mounted under root.
 	controllers map[string]bool
+	// inputs are the host paths this was found from.
+	inputs []string
 }
 
 // detect finds the cgroup layout under root: v2 when root itself is a
@@ -24,6 +26,7 @@ type host struct {
 // controllers) otherwise. version "1" or "2" forces the layout.
 func detect(root, version string) (host, error) {
 	h := host{root: path.Clean(root), controllers: map[string]bool{}}
+	h.inputs = []string{h.root}
 	switch version {
 	case "", "auto":
 		var st unix.Statfs_t
@@ -42,6 +45,7 @@ func detect(root, version string) (host, error) {
 		return h, fmt.Errorf("version %q: want auto, 1 or 2", version)
 	}
 	if h.version == 2 {
+		h.inputs = append(h.inputs, path.Join(h.root, "cgroup.controllers"))
 		b, err := os.ReadFile(path.Join(h.root, "cgroup.controllers"))
 		if err != nil {
 			return h, fmt.Errorf("cgroup v2 at %s: %w", h.root, err)
@@ -58,6 +62,7 @@ func detect(root, version string) (host, error) {
 	for _, e := range entries {
 		if _, err := os.Stat(path.Join(h.root, e.Name(), "cgroup.procs")); err == nil {
 			h.controllers[e.Name()] = true
+			h.inputs = append(h.inputs, path.Join(h.root, e.Name()))
 		}
 	}
 	return h, nil

@@ -50,6 +50,7 @@ func contributeV2(h host, parent, id string, lim limits) (spec.Contribution, err
 			if err := noInternalProcesses(level); err != nil {
 				return c, err
 			}
+			c.DependsOn = append(c.DependsOn, path.Join(level, "cgroup.procs"))
 			host(mkdir(level, ""))
 			if enable != "" {
 				host(write(path.Join(level, "cgroup.subtree_control"), enable, "pass the controllers down (this cgroup holds no processes)"))

@@ -82,7 +82,9 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 		return spec.Contribution{}, err
 	}
 	root := cfg.rootfs
-	var c spec.Contribution
+	// The plan depends on the rootfs being there (checked above): a
+	// cached plan is reused only while it is the same directory.
+	c := spec.Contribution{DependsOn: []string{root}}
 	add := func(s spec.Step) { c.Steps = append(c.Steps, s) }
 	mountIn := func(m spec.Mount, why string) {
 		m.Root = root

@@ -118,6 +118,18 @@ type Contribution struct {
 	// (WritePid to cgroup.procs), which crun skips when the clone already
 	// placed the child there.
 	CloneIntoCgroup string `json:"clone_into_cgroup,omitempty"`
+
+	// crun caches plans: a repeated run with the same inputs reuses the
+	// contributions without launching any plugin. A contribution must
+	// therefore be a function of its request, the plugin's binary and
+	// the host paths it names here: DependsOn lists every host file or
+	// directory the plugin looked at (a rootfs it checked, the cgroup
+	// controllers it found), and the cached plan is used only while they
+	// are unchanged. ContainerID must be used verbatim (crun substitutes
+	// it). A plugin that cannot say what it depends on sets Uncacheable;
+	// a plugin with live hooks is always launched anyway.
+	DependsOn   []string `json:"depends_on,omitempty"`
+	Uncacheable bool     `json:"uncacheable,omitempty"`
 }
 
 // HookRequest is passed to a plugin's live hook.

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	fromCache = "plan from the cache: no plugin launched"
+	planned   = "plan made by the plugins, cached for the next run"
+)
+
+// planSource runs crun with --trace and says where its plan came from.
+func planSource(t *testing.T, args ...string) string {
+	t.Helper()
+	r := crun(t, append([]string{"--trace"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("crun %v: exit %d, stderr %q", args, r.code, r.stderr)
+	}
+	switch {
+	case strings.Contains(r.stderr, fromCache):
+		return "cache"
+	case strings.Contains(r.stderr, planned):
+		return "plugins"
+	}
+	return "uncached"
+}
+
+func uniqueHost(t *testing.T) string {
+	return fmt.Sprintf("h%d", time.Now().UnixNano()%1e9)
+}
+
+func TestPlanCache(t *testing.T) {
+	root := testRootfs(t)
+	host := uniqueHost(t)
+	run := func(extra ...string) []string {
+		return append([]string{"--plugins", "uts,pid,mnt,chroot,cgroup", "--rootfs", root, "--hostname", host}, append(extra, "run", "/bin/true")...)
+	}
+	if got := planSource(t, run()...); got != "plugins" {
+		t.Fatalf("first run: plan from %s", got)
+	}
+	if got := planSource(t, run()...); got != "cache" {
+		t.Fatalf("repeated run: plan from %s, want the cache", got)
+	}
+	// A changed option is another plan.
+	if got := planSource(t, run("--pids-max", "77")...); got != "plugins" {
+		t.Errorf("changed option: plan from %s", got)
+	}
+	// --no-cache plans with the plugins.
+	if got := planSource(t, run("--no-cache")...); got != "uncached" {
+		t.Errorf("--no-cache: plan from %s", got)
+	}
+	// A cached plan carries the run's own container name.
+	cat := []string{"--plugins", "uts,pid,mnt,chroot,cgroup", "--rootfs", root, "--hostname", host, "run", "/bin/cat", "/proc/self/cgroup"}
+	planSource(t, cat...)
+	r := crun(t, "--trace", "--name", "cached-name", "--plugins", "uts,pid,mnt,chroot,cgroup", "--rootfs", root, "--hostname", host,
+		"run", "/bin/cat", "/proc/self/cgroup")
+	if !strings.Contains(r.stderr, fromCache) || !strings.Contains(r.stdout, "pids:/crun/cached-name") {
+		t.Errorf("cached plan with --name: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+}
+
+func TestPlanCacheFollowsTheRootfs(t *testing.T) {
+	requireRoot(t)
+	host := uniqueHost(t)
+	a := t.TempDir()
+	b := t.TempDir()
+	args := func(root string) []string {
+		return []string{"--plugins", "uts,mnt,chroot", "--rootfs", root, "--hostname", host, "-o", "chroot.dev=false", "run", "/probe"}
+	}
+	for _, dir := range []string{a, b} {
+		probe, _ := os.ReadFile(probeBin)
+		os.WriteFile(filepath.Join(dir, "probe"), probe, 0o755)
+	}
+	// The first run makes the mount points (/proc) in the new rootfs,
+	// which changes the directory: the second plans again.
+	planSource(t, args(a)...)
+	planSource(t, args(a)...)
+	if got := planSource(t, args(a)...); got != "cache" {
+		t.Fatalf("repeated: %s", got)
+	}
+	if got := planSource(t, args(b)...); got != "plugins" {
+		t.Errorf("another rootfs path: plan from %s", got)
+	}
+	// The same path, but another directory: the chroot plugin depends on it.
+	os.RemoveAll(a)
+	os.Mkdir(a, 0o755)
+	probe, _ := os.ReadFile(probeBin)
+	os.WriteFile(filepath.Join(a, "probe"), probe, 0o755)
+	if got := planSource(t, args(a)...); got != "plugins" {
+		t.Errorf("a replaced rootfs directory: plan from %s", got)
+	}
+	// And a rootfs that is gone is an error again, not a cached plan.
+	os.RemoveAll(a)
+	r := crun(t, args(a)...)
+	if r.code != 125 || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("a removed rootfs: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestPlanCacheFollowsBinaries(t *testing.T) {
+	requireRoot(t)
+	host := uniqueHost(t)
+	dir, file := pluginCopy(t, "tmpfs", 0o755)
+	target := filepath.Join(t.TempDir(), "m")
+	args := []string{"--plugin-path", dir, "--plugins", "uts,mnt,tmpfs", "-o", "tmpfs.path=" + target, "--hostname", host, "run", "/bin/true"}
+	planSource(t, args...)
+	if got := planSource(t, args...); got != "cache" {
+		t.Fatalf("repeated: %s", got)
+	}
+	// A changed plugin binary: rewritten (new times, same content).
+	time.Sleep(10 * time.Millisecond)
+	b, _ := os.ReadFile(file)
+	os.Remove(file)
+	os.WriteFile(file, b, 0o755)
+	if got := planSource(t, args...); got != "plugins" {
+		t.Errorf("changed plugin binary: plan from %s", got)
+	}
+	// A changed crun binary (here: another copy) plans again.
+	other := t.TempDir()
+	for _, name := range []string{"crun", "crun-init"} {
+		b, _ := os.ReadFile(filepath.Join(testDir, name))
+		os.WriteFile(filepath.Join(other, name), b, 0o755)
+	}
+	out, err := exec.Command(filepath.Join(other, "crun"), append([]string{"--trace"}, args...)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), planned) {
+		t.Errorf("another crun binary: %v %s", err, out)
+	}
+}
+
+// newestCacheEntry returns the cache file written last.
+func newestCacheEntry(t *testing.T) string {
+	t.Helper()
+	files, _ := filepath.Glob("/run/crun/cache/*.json")
+	sort.Slice(files, func(i, j int) bool {
+		a, _ := os.Stat(files[i])
+		b, _ := os.Stat(files[j])
+		return a.ModTime().After(b.ModTime())
+	})
+	if len(files) == 0 {
+		t.Fatal("no cache entry")
+	}
+	return files[0]
+}
+
+func TestCorruptCacheEntryIsRewritten(t *testing.T) {
+	requireRoot(t)
+	args := []string{"--plugins", "uts,pid,mnt", "--hostname", uniqueHost(t), "run", "/bin/true"}
+	planSource(t, args...)
+	entry := newestCacheEntry(t)
+	for _, corrupt := range []func(){
+		func() { b, _ := os.ReadFile(entry); os.WriteFile(entry, b[:len(b)/2], 0o600) }, // truncated
+		func() { os.WriteFile(entry, []byte("not json"), 0o600) },
+		func() {
+			os.WriteFile(entry, []byte(`{"format":1,"plan":{"format_version":1,"command":["x"]},"fingerprints":{"/":"wrong"}}`), 0o600)
+		},
+	} {
+		corrupt()
+		if got := planSource(t, args...); got != "plugins" {
+			t.Errorf("after corrupting the entry: plan from %s", got)
+		}
+		var e map[string]any
+		if b, err := os.ReadFile(entry); err != nil || json.Unmarshal(b, &e) != nil {
+			t.Errorf("the entry was not rewritten: %v", err)
+		}
+		if got := planSource(t, args...); got != "cache" {
+			t.Errorf("after rewriting: plan from %s", got)
+		}
+	}
+}
+
+func TestConcurrentRunsShareTheCache(t *testing.T) {
+	requireRoot(t)
+	args := []string{"--plugins", "uts,pid,mnt,cgroup", "--hostname", uniqueHost(t), "run", "/bin/true"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := crun(t, args...)
+			if r.code != 0 {
+				errs <- r.stderr
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("a concurrent run failed: %s", e)
+	}
+	if got := planSource(t, args...); got != "cache" {
+		t.Errorf("after concurrent runs: plan from %s", got)
+	}
+	if tmps, _ := filepath.Glob("/run/crun/cache/*.tmp-*"); len(tmps) > 0 {
+		t.Errorf("temporary cache files left: %v", tmps)
+	}
+}
