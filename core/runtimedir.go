@@ -19,16 +19,19 @@ type RuntimeDir struct {
 	Path string
 }
 
-// RuntimeBase is where runtime directories live: /run/crun for root,
-// $XDG_RUNTIME_DIR/crun (or a per-user directory in /tmp) for others.
+// RuntimeBase is where crun keeps its runtime files (plugin sockets,
+// state, the plan cache): /run/crun-go for root, $XDG_RUNTIME_DIR/crun-go
+// (or a per-user directory in /tmp) for others. Not /run/crun: that is
+// the C crun's (Debian's crun package), which names its container
+// directories freely there.
 func RuntimeBase() string {
 	if os.Geteuid() == 0 {
-		return "/run/crun"
+		return "/run/crun-go"
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "crun")
+		return filepath.Join(d, "crun-go")
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("crun-%d", os.Geteuid()))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("crun-go-%d", os.Geteuid()))
 }
 
 // NewRuntimeDir creates a private runtime directory for this process,

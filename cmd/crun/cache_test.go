@@ -139,7 +139,7 @@ func TestPlanCacheFollowsBinaries(t *testing.T) {
 // newestCacheEntry returns the cache file written last.
 func newestCacheEntry(t *testing.T) string {
 	t.Helper()
-	files, _ := filepath.Glob("/run/crun/cache/*.json")
+	files, _ := filepath.Glob("/run/crun-go/cache/*.json")
 	sort.Slice(files, func(i, j int) bool {
 		a, _ := os.Stat(files[i])
 		b, _ := os.Stat(files[j])
@@ -200,7 +200,7 @@ func TestConcurrentRunsShareTheCache(t *testing.T) {
 	if got := planSource(t, args...); got != "cache" {
 		t.Errorf("after concurrent runs: plan from %s", got)
 	}
-	if tmps, _ := filepath.Glob("/run/crun/cache/*.tmp-*"); len(tmps) > 0 {
+	if tmps, _ := filepath.Glob("/run/crun-go/cache/*.tmp-*"); len(tmps) > 0 {
 		t.Errorf("temporary cache files left: %v", tmps)
 	}
 }

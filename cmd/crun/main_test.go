@@ -136,8 +136,8 @@ func snapshot(t *testing.T) hostState {
 		s.mounts = append(s.mounts, f[4]+" "+f[len(f)-3])
 	}
 	sort.Strings(s.mounts)
-	s.runtimeDirs, _ = filepath.Glob("/run/crun/run-*")
-	s.stateFiles, _ = filepath.Glob("/run/crun/state/*")
+	s.runtimeDirs, _ = filepath.Glob("/run/crun-go/run-*")
+	s.stateFiles, _ = filepath.Glob("/run/crun-go/state/*")
 	s.cgroups = crunCgroups()
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
