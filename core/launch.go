@@ -76,15 +76,43 @@ type Launcher interface {
 type ProcessLauncher struct {
 	// BuiltinServer is the command line that serves every built-in plugin.
 	BuiltinServer []string
-	// RuntimeDir holds the plugins' unix sockets; removed by Close.
-	RuntimeDir string
+	// runtimeDir holds the plugins' unix sockets: made on the first
+	// launch (a run whose plan is cached launches nothing), removed by
+	// Close.
+	runtimeDir *RuntimeDir
+	mu         sync.Mutex
 	// StartTimeout bounds how long a plugin may take to answer.
 	StartTimeout time.Duration
 	Logger       hclog.Logger
 }
 
+// Close removes the runtime directory, if one was made.
+func (l *ProcessLauncher) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runtimeDir.Remove()
+	l.runtimeDir = nil
+}
+
+func (l *ProcessLauncher) socketDir() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.runtimeDir == nil {
+		d, err := NewRuntimeDir()
+		if err != nil {
+			return "", err
+		}
+		l.runtimeDir = d
+	}
+	return l.runtimeDir.Path, nil
+}
+
 // Launch implements Launcher.
 func (l *ProcessLauncher) Launch(ctx context.Context, sources []Source) ([]*Connection, error) {
+	dir, err := l.socketDir()
+	if err != nil {
+		return nil, err
+	}
 	// One process per executable: the built-ins share one.
 	type proc struct {
 		path    string
@@ -115,7 +143,7 @@ func (l *ProcessLauncher) Launch(ctx context.Context, sources []Source) ([]*Conn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.conn, p.stop, p.err = l.start(ctx, p.path, p.args, p.sources)
+			p.conn, p.stop, p.err = l.start(ctx, p.path, p.args, p.sources, dir)
 		}()
 	}
 	wg.Wait()
@@ -146,7 +174,7 @@ func (l *ProcessLauncher) Launch(ctx context.Context, sources []Source) ([]*Conn
 
 // start launches one plugin process and checks that it serves what it
 // was launched for.
-func (l *ProcessLauncher) start(ctx context.Context, path string, args []string, sources []Source) (Planner, func(), error) {
+func (l *ProcessLauncher) start(ctx context.Context, path string, args []string, sources []Source, socketDir string) (Planner, func(), error) {
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Name
@@ -166,7 +194,7 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 		SkipHostEnv:      true,
 		StartTimeout:     l.StartTimeout,
 		Stderr:           lastWords,
-		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: l.RuntimeDir},
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: socketDir},
 	})
 	stop := func() { client.Kill() }
 	fail := func(err error) (Planner, func(), error) {

@@ -6,6 +6,12 @@
 // would cost every container a few milliseconds before its first step.
 // crun uses it when it is installed beside crun; otherwise crun runs
 // itself as the init.
+// crun's processes live a few milliseconds: reading the cgroup's CPU
+// limit at start (and watching it) to size GOMAXPROCS costs more than it
+// could save.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

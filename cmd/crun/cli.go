@@ -287,9 +287,10 @@ func engine(o *options) (*core.Engine, func(), error) {
 			return nil, nil, fmt.Errorf("--plugin-sha256: %w", err)
 		}
 	}
-	runtimeDir, err := core.NewRuntimeDir()
-	if err != nil {
-		return nil, nil, err
+	launcher := &core.ProcessLauncher{
+		BuiltinServer: []string{self, pluginServerVerb},
+		StartTimeout:  o.pluginTimeout,
+		Logger:        pluginLogger(level),
 	}
 	e := &core.Engine{
 		Builtins:    builtin.Names,
@@ -297,14 +298,9 @@ func engine(o *options) (*core.Engine, func(), error) {
 		Pins:        pins,
 		CallTimeout: o.pluginTimeout,
 		Cache:       !o.noCache,
-		Launcher: &core.ProcessLauncher{
-			BuiltinServer: []string{self, pluginServerVerb},
-			RuntimeDir:    runtimeDir.Path,
-			StartTimeout:  o.pluginTimeout,
-			Logger:        pluginLogger(level),
-		},
+		Launcher:    launcher,
 	}
-	return e, runtimeDir.Remove, nil
+	return e, launcher.Close, nil
 }
 
 // pluginLogger logs what plugins log (their hclog JSON on stderr, at its

@@ -6,6 +6,12 @@
 // The same binary is also crun's child init (when started as crun-init by
 // crun itself) and the server of the built-in plugins (crun plugin-server,
 // started by crun itself).
+// crun's processes live a few milliseconds: reading the cgroup's CPU
+// limit at start (and watching it) to size GOMAXPROCS costs more than it
+// could save.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
