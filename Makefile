@@ -15,7 +15,10 @@ PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
 TOOLS              := $(CURDIR)/.cache/tools
 
-.PHONY: all build run test vet fmt-check proto install clean
+# Example plugins: each its own module, importing only sdk/.
+EXAMPLES := template ipc secrets net
+
+.PHONY: all build run test test-examples vet fmt-check proto install clean
 
 all: build
 
@@ -35,6 +38,13 @@ run: build $(ROOTFS)/etc/crun-rootfs
 
 test: fmt-check vet
 	$(GO) test -count=1 ./...
+	$(MAKE) test-examples
+
+test-examples:
+	@for m in $(EXAMPLES); do \
+		echo "== plugin-examples/$$m"; \
+		(cd plugin-examples/$$m && $(GO) vet ./... && $(GO) mod tidy -diff && $(GO) test -count=1 ./...) || exit 1; \
+	done
 
 vet:
 	$(GO) vet ./...

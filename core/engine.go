@@ -363,11 +363,20 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 				anyKey = &d.Options[i]
 			}
 		}
-		if decl == nil && anyKey != nil && spec.ValidName(o.Key) == nil {
+		if decl == nil && anyKey != nil {
+			if spec.ValidName(o.Key) != nil {
+				return nil, fmt.Errorf("%s: plugin %q takes keys of your choice, but %q is not one: "+
+					"use lower-case letters, digits, '-' and '_', starting with a letter", how, o.Plugin, o.Key)
+			}
 			decl = anyKey
 		}
 		if decl == nil {
 			accepts := "no options"
+			for i, k := range known {
+				if k == spec.AnyKey {
+					known[i] = "keys of your choice"
+				}
+			}
 			if len(known) > 0 {
 				sort.Strings(known)
 				accepts = "options " + strings.Join(known, ", ")

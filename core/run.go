@@ -117,6 +117,8 @@ type parentRun struct {
 	pid       int
 	executing bool           // the command runs: forward signals to it
 	killedBy  syscall.Signal // set when crun killed the child during setup
+	pending   syscall.Signal // a signal received during setup, for the command
+	abandon   *time.Timer    // kills a setup that does not finish after a signal
 	state     *State
 	// stopTimeout: after a forwarded SIGTERM, the container's time to
 	// exit before crun kills it (as docker stop does).
@@ -167,6 +169,9 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 
 	if err := s.runHostSteps(ctx, spec.HookBeforeClone, 0, r.tracef); err != nil {
 		return ExitCrunFailed, err
+	}
+	if sig := r.interruptedBeforeClone(); sig != 0 {
+		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
 	cmd, sock, err := r.startChild()
 	if err != nil {
@@ -223,7 +228,19 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	}
 	r.mu.Lock()
 	r.executing = failure == nil
+	pending := r.pending
+	if r.abandon != nil {
+		r.abandon.Stop()
+	}
 	r.mu.Unlock()
+	if r.executing && pending != 0 {
+		// A signal that came while the container was being set up is
+		// the command's now.
+		_ = unix.Kill(cmd.Process.Pid, pending)
+		if pending == unix.SIGTERM {
+			r.armStopTimer(cmd.Process.Pid)
+		}
+	}
 
 	status := r.reap(cmd)
 	r.mu.Lock()
@@ -371,31 +388,66 @@ func (r *parentRun) abort(cmd *exec.Cmd, err error) (int, error) {
 	return ExitCrunFailed, err
 }
 
+// setupGrace is how long a setup under way may take to finish once a
+// signal that ends crun arrives, before crun abandons it.
+const setupGrace = 2 * time.Second
+
 // handleSignals forwards signals to the command once it runs. Before that
-// the child is crun's own init, and a signal that would end crun (Ctrl-C,
-// SIGTERM, SIGHUP, SIGQUIT) kills it instead: the setup is abandoned and
-// cleaned up.
+// the child is crun's own init: a signal that would end crun (Ctrl-C,
+// SIGTERM, SIGHUP, SIGQUIT) is kept for the command if the setup finishes
+// within setupGrace (the usual case: it takes milliseconds, and the
+// command may already run while crun has not yet heard), and otherwise
+// abandons the setup, which is then cleaned up.
 func (r *parentRun) handleSignals() {
 	for sig := range r.signals {
+		sysSig := sig.(syscall.Signal)
 		r.mu.Lock()
 		pid, executing := r.pid, r.executing
+		if !executing && terminating(sysSig) && r.pending == 0 {
+			r.pending = sysSig
+			r.abandon = time.AfterFunc(setupGrace, r.abandonSetup)
+		}
 		r.mu.Unlock()
-		sysSig := sig.(syscall.Signal)
 		if executing {
 			_ = unix.Kill(pid, sysSig)
 			if sysSig == unix.SIGTERM {
 				r.armStopTimer(pid)
 			}
-			continue
 		}
-		switch sysSig {
-		case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT:
-			r.mu.Lock()
-			if r.killedBy == 0 {
-				r.killedBy = sysSig
+	}
+}
+
+// abandonSetup kills a child whose setup did not finish in time after a
+// signal.
+func (r *parentRun) abandonSetup() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.executing || r.exited {
+		return
+	}
+	r.killedBy = r.pending
+	_ = unix.Kill(r.pid, unix.SIGKILL)
+}
+
+func terminating(sig syscall.Signal) bool {
+	switch sig {
+	case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT:
+		return true
+	}
+	return false
+}
+
+// interruptedBeforeClone reports a signal that would end crun, received
+// while it was planning: then nothing is cloned at all.
+func (r *parentRun) interruptedBeforeClone() syscall.Signal {
+	for {
+		select {
+		case sig := <-r.signals:
+			if s := sig.(syscall.Signal); terminating(s) {
+				return s
 			}
-			r.mu.Unlock()
-			_ = unix.Kill(pid, unix.SIGKILL)
+		default:
+			return 0
 		}
 	}
 }
