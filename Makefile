@@ -22,11 +22,13 @@ EXAMPLES := template ipc secrets net
 
 all: build
 
-# crun-init is crun's init without the RPC machinery: faster to start.
-# crun finds it beside itself (and falls back to running itself as init).
+# Three binaries, installed side by side: crun (the CLI and the parent
+# side of a run), crun-init (the child init) and crun-plugins (the plugin
+# host, the only one linking gRPC; started only when a plan is not cached).
 build:
 	$(GO) build -o $(BIN) ./cmd/crun
 	$(GO) build -o $(dir $(BIN))crun-init ./cmd/crun-init
+	$(GO) build -o $(dir $(BIN))crun-plugins ./cmd/crun-plugins
 
 # The rootfs is made once, from the host's static busybox (apt-get install
 # busybox-static); `make clean` removes it.
@@ -62,6 +64,7 @@ proto:
 install: build
 	install -m 0755 $(BIN) $(PREFIX)/bin/crun
 	install -m 0755 $(dir $(BIN))crun-init $(PREFIX)/bin/crun-init
+	install -m 0755 $(dir $(BIN))crun-plugins $(PREFIX)/bin/crun-plugins
 
 clean:
 	rm -rf bin .cache

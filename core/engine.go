@@ -178,21 +178,14 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 			}
 		}()
 	}
-	for _, src := range sources {
-		// Only a plugin about to run is checked against its pin.
-		if src.Origin != BuiltinOrigin {
-			if err := e.Pins.check(src.Name, src.Origin); err != nil {
-				return nil, err
-			}
-		}
-	}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
 	if len(sources) > 0 {
-		conns, err := e.Launcher.Launch(ctx, sources)
+		// The launcher checks each plugin against its pin before it runs.
+		conns, err := e.Launcher.Launch(ctx, sources, e.Pins)
 		if err != nil {
 			return nil, err
 		}
@@ -453,7 +446,7 @@ func firstError(errs []error) error {
 // DescribeAll launches the plugins and describes each. A plugin that
 // cannot be reached or described gets a nil description and an error, so
 // that one broken plugin does not hide the others.
-func DescribeAll(ctx context.Context, l Launcher, sources []Source) ([]*spec.Description, []error) {
+func DescribeAll(ctx context.Context, l Launcher, sources []Source, pins Pins) ([]*spec.Description, []error) {
 	out := make([]*spec.Description, len(sources))
 	var errs []error
 	// The built-ins share one process; each third-party plugin is
@@ -475,7 +468,7 @@ func DescribeAll(ctx context.Context, l Launcher, sources []Source) ([]*spec.Des
 	}
 	descs := map[string]*spec.Description{}
 	for _, g := range groups {
-		conns, err := l.Launch(ctx, g)
+		conns, err := l.Launch(ctx, g, pins)
 		if err != nil {
 			errs = append(errs, err)
 			continue

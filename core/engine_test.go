@@ -30,7 +30,7 @@ type inProcess struct {
 	plugins []fakePlugin
 }
 
-func (l inProcess) Launch(_ context.Context, sources []Source) ([]*Connection, error) {
+func (l inProcess) Launch(_ context.Context, sources []Source, _ Pins) ([]*Connection, error) {
 	var served []fakePlugin
 	for _, s := range sources {
 		for _, p := range l.plugins {
@@ -45,7 +45,7 @@ func (l inProcess) Launch(_ context.Context, sources []Source) ([]*Connection, e
 	var conns []*Connection
 	for i, s := range sources {
 		r := sdktest.Serve(l.t, served[i])
-		conns = append(conns, NewConnection(s, r, nil))
+		conns = append(conns, NewConnections([]Source{s}, r, nil)...)
 	}
 	return conns, nil
 }

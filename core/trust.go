@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"github.com/hashicorp/go-plugin"
 )
 
 // checkPluginFile refuses a plugin executable that someone other than
@@ -99,32 +97,4 @@ func (p Pins) Add(name, sum string) error {
 	}
 	p[name] = sum
 	return nil
-}
-
-// check verifies a pinned plugin's executable with go-plugin's
-// SecureConfig. An unpinned plugin passes.
-func (p Pins) check(name, path string) error {
-	want, ok := p[name]
-	if !ok {
-		return nil
-	}
-	sum, _ := hex.DecodeString(want)
-	okSum, err := (&plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}).Check(path)
-	if err != nil {
-		return fmt.Errorf("plugin %q: checksum %s: %w", name, path, err)
-	}
-	if !okSum {
-		got, _ := fileSHA256(path)
-		return fmt.Errorf("plugin %q at %s has sha256 %s, but it is pinned to %s: refusing to run it", name, path, got, want)
-	}
-	return nil
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

@@ -126,7 +126,7 @@ func TestPlanCacheFollowsBinaries(t *testing.T) {
 	}
 	// A changed crun binary (here: another copy) plans again.
 	other := t.TempDir()
-	for _, name := range []string{"crun", "crun-init"} {
+	for _, name := range []string{"crun", "crun-init", "crun-plugins"} {
 		b, _ := os.ReadFile(filepath.Join(testDir, name))
 		os.WriteFile(filepath.Join(other, name), b, 0o755)
 	}

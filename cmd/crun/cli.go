@@ -11,13 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
 
 	"github.com/crun-project/crun/core"
+	"github.com/crun-project/crun/core/remote"
 	"github.com/crun-project/crun/plugins/builtin"
 	"github.com/crun-project/crun/plugins/cgroup"
-	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -164,18 +163,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help":
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
 		return 0
-	case pluginServerVerb:
-		// Started by crun itself: serve every built-in plugin.
-		sdk.Serve(builtin.Plugins()...)
-		return 0
 	default:
 		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, plugins, rootfs, cleanup or version (crun --help)\n", verb)
 		return core.ExitCrunFailed
 	}
 }
-
-// pluginServerVerb re-executes crun as the server of its built-in plugins.
-const pluginServerVerb = "plugin-server"
 
 func usageError(stderr io.Writer, err error) int {
 	if errors.Is(err, pflag.ErrHelp) {
@@ -262,12 +254,9 @@ func parseOption(s string) (core.Option, error) {
 
 // engine builds the core engine from the flags.
 func engine(o *options) (*core.Engine, func(), error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, nil, fmt.Errorf("find crun's own binary: %w", err)
-	}
-	level := hclog.LevelFromString(o.logLevel)
-	if level == hclog.NoLevel {
+	switch o.logLevel {
+	case "off", "error", "warn", "info", "debug", "trace":
+	default:
 		return nil, nil, fmt.Errorf("--log-level %q: want off, error, warn, info, debug or trace", o.logLevel)
 	}
 	configPath := os.Getenv("CRUN_PLUGINS_CONFIG")
@@ -287,13 +276,14 @@ func engine(o *options) (*core.Engine, func(), error) {
 			return nil, nil, fmt.Errorf("--plugin-sha256: %w", err)
 		}
 	}
-	launcher := &core.ProcessLauncher{
-		BuiltinServer: []string{self, pluginServerVerb},
-		StartTimeout:  o.pluginTimeout,
-		Logger:        pluginLogger(level),
+	// Plugins are launched by crun's plugin host, crun-plugins, started
+	// only when a plan is not in the cache.
+	launcher := &remote.Launcher{
+		Args:   []string{"--plugin-timeout", o.pluginTimeout.String(), "--log-level", o.logLevel},
+		Stderr: os.Stderr,
 	}
 	e := &core.Engine{
-		Builtins:    builtin.Names,
+		Builtins:    builtin.Names(),
 		PluginPath:  pluginPath(o),
 		Pins:        pins,
 		CallTimeout: o.pluginTimeout,
@@ -301,22 +291,6 @@ func engine(o *options) (*core.Engine, func(), error) {
 		Launcher:    launcher,
 	}
 	return e, launcher.Close, nil
-}
-
-// pluginLogger logs what plugins log (their hclog JSON on stderr, at its
-// own level). go-plugin's reports about stopping plugin processes are
-// shown only when debugging: crun reports failures itself, once.
-func pluginLogger(level hclog.Level) hclog.Logger {
-	quiet := map[string]bool{
-		"plugin failed to exit gracefully": true,
-		"plugin process exited":            true,
-	}
-	return hclog.New(&hclog.LoggerOptions{
-		Name: "crun", Level: level, Output: os.Stderr,
-		Exclude: func(l hclog.Level, msg string, _ ...interface{}) bool {
-			return quiet[msg] && level > hclog.Debug
-		},
-	})
 }
 
 func pluginPath(o *options) []string {

@@ -81,7 +81,7 @@ func cmdPlugins(o *options, args []string, stdout, stderr io.Writer) int {
 		}
 		sources = append(sources, src...)
 	}
-	infos, descErrs := core.DescribeAll(context.Background(), e.Launcher, sources)
+	infos, descErrs := core.DescribeAll(context.Background(), e.Launcher, sources, e.Pins)
 	errs = append(errs, descErrs...)
 	for _, err := range errs {
 		fmt.Fprintf(stderr, "crun: %v\n", err)

@@ -51,7 +51,8 @@ func runTests(m *testing.M) int {
 	}
 	frozen := filepath.Join(pluginDir, "crun-plugin-frozen")
 	leanInit := filepath.Join(testDir, "crun-init")
-	for _, b := range [][]string{{crunBin, "."}, {leanInit, "../crun-init"}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
+	host := filepath.Join(testDir, "crun-plugins")
+	for _, b := range [][]string{{crunBin, "."}, {leanInit, "../crun-init"}, {host, "../crun-plugins"}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		// Static, so the probe runs in any root file system.
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -337,13 +337,15 @@ func TestInitBinary(t *testing.T) {
 		t.Errorf("the init beside crun: %q, want %q (stderr %q)", r.stdout, want, r.stderr)
 	}
 	dir := t.TempDir()
-	b, err := os.ReadFile(crunBin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	alone := filepath.Join(dir, "crun")
-	if err := os.WriteFile(alone, b, 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"crun", "crun-plugins"} {
+		b, err := os.ReadFile(filepath.Join(testDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := exec.Command(alone, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "readlink", "/proc/1/exe").CombinedOutput()
 	if err != nil || string(out) != alone+"\n" {

@@ -1,21 +1,39 @@
-// Package builtin lists crun's built-in plugins, which the crun binary
-// serves from one process (crun re-executed in plugin-server mode).
+// Package builtin lists crun's built-in plugins. crun's plugin host
+// (crun-plugins) serves them in-process; crun itself only needs their
+// names, and this package links nothing of the RPC machinery, so that
+// crun does not either.
 package builtin
 
 import (
+	"context"
+
 	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/plugins/chroot"
 	"github.com/crun-project/crun/plugins/mnt"
 	"github.com/crun-project/crun/plugins/pid"
 	"github.com/crun-project/crun/plugins/uts"
-	"github.com/crun-project/crun/sdk"
+	"github.com/crun-project/crun/sdk/spec"
 )
 
-// Plugins returns every built-in plugin.
-func Plugins() []sdk.Plugin {
-	return []sdk.Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{}}
+// Plugin is sdk.Plugin, restated so that this package need not import
+// sdk (which links gRPC).
+type Plugin interface {
+	Describe(ctx context.Context) (spec.Description, error)
+	Contribute(ctx context.Context, req spec.ContributeRequest) (spec.Contribution, error)
 }
 
-// Names lists the built-in plugins' names, in the order crun plugins
-// shows them.
-var Names = []string{"uts", "pid", "mnt", "chroot", "cgroup"}
+// Plugins returns every built-in plugin, in the order crun plugins shows
+// them.
+func Plugins() []Plugin {
+	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{}}
+}
+
+// Names lists the built-in plugins' names, in the same order.
+func Names() []string {
+	var names []string
+	for _, p := range Plugins() {
+		d, _ := p.Describe(context.Background())
+		names = append(names, d.Name)
+	}
+	return names
+}

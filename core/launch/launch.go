@@ -1,12 +1,16 @@
-package core
+// Package launch starts crun's plugins and connects to them: the
+// built-ins in-process behind real gRPC, third-party plugins as processes
+// through hashicorp go-plugin. It is the part of crun that links the RPC
+// machinery, and lives in crun-plugins, crun's plugin host, so that crun
+// itself and its init start without paying for it.
+package launch
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,76 +18,27 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/crun-project/crun/core"
 	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
-// Planner is crun's view of a running plugin process: it answers for the
-// plugins it serves, named in each call. *sdk.Remote is the real one.
-type Planner interface {
-	Describe(ctx context.Context, name string) (spec.Description, error)
-	Contribute(ctx context.Context, name string, req spec.ContributeRequest) (spec.Contribution, error)
-	Hook(ctx context.Context, name string, req spec.HookRequest) error
-}
-
-// Source says where a plugin came from.
-type Source struct {
-	Name string
-	// Origin is "built-in" or the path of the plugin's executable.
-	Origin string
-}
-
-// BuiltinOrigin is the Origin of built-in plugins.
-const BuiltinOrigin = "built-in"
-
-// Connection is a plugin reached through a Planner.
-type Connection struct {
-	Source
-	Planner Planner
-	// process is shared by every plugin the process serves.
-	process *process
-}
-
-// process is a running plugin process.
-type process struct {
-	once sync.Once
-	stop func()
-}
-
-// Stop ends the process; it is safe to call more than once.
-func (p *process) Stop() {
-	if p != nil && p.stop != nil {
-		p.once.Do(p.stop)
-	}
-}
-
-// NewConnection makes a Connection; stop (which may be nil) ends the
-// process behind it. For Launchers other than ProcessLauncher.
-func NewConnection(src Source, planner Planner, stop func()) *Connection {
-	return &Connection{Source: src, Planner: planner, process: &process{stop: stop}}
-}
-
-// Launcher starts the processes serving the given plugins and connects to
-// them. The default one runs real processes; tests may serve plugins
-// in-process.
-type Launcher interface {
-	Launch(ctx context.Context, sources []Source) ([]*Connection, error)
-}
-
-// ProcessLauncher launches plugin processes with go-plugin: all built-ins
-// in one process (the crun binary re-executed as a plugin server), each
-// third-party plugin in its own, all concurrently.
+// ProcessLauncher launches plugins: the built-ins are served in this
+// process, behind the same gRPC service a plugin process serves (so they
+// are held to the same contract, and crun cannot tell them apart), and
+// each third-party plugin is its own process, started with go-plugin, all
+// concurrently.
 type ProcessLauncher struct {
-	// BuiltinServer is the command line that serves every built-in plugin.
-	BuiltinServer []string
-	// runtimeDir holds the plugins' unix sockets: made on the first
-	// launch (a run whose plan is cached launches nothing), removed by
-	// Close.
-	runtimeDir *RuntimeDir
-	mu         sync.Mutex
+	// Builtins are served in-process.
+	Builtins []sdk.Plugin
 	// StartTimeout bounds how long a plugin may take to answer.
 	StartTimeout time.Duration
 	Logger       hclog.Logger
+
+	// runtimeDir holds the plugins' unix sockets: made on the first
+	// launch of a plugin process, removed by Close.
+	runtimeDir *core.RuntimeDir
+	mu         sync.Mutex
 }
 
 // Close removes the runtime directory, if one was made.
@@ -98,7 +53,7 @@ func (l *ProcessLauncher) socketDir() (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.runtimeDir == nil {
-		d, err := NewRuntimeDir()
+		d, err := core.NewRuntimeDir()
 		if err != nil {
 			return "", err
 		}
@@ -107,66 +62,71 @@ func (l *ProcessLauncher) socketDir() (string, error) {
 	return l.runtimeDir.Path, nil
 }
 
-// Launch implements Launcher.
-func (l *ProcessLauncher) Launch(ctx context.Context, sources []Source) ([]*Connection, error) {
-	dir, err := l.socketDir()
-	if err != nil {
-		return nil, err
-	}
-	// One process per executable: the built-ins share one.
-	type proc struct {
-		path    string
-		args    []string
-		sources []Source
-		conn    Planner
-		stop    func()
-		err     error
-	}
-	var procs []*proc
-	byPath := map[string]*proc{}
+// Launch implements core.Launcher.
+func (l *ProcessLauncher) Launch(ctx context.Context, sources []core.Source, pins core.Pins) ([]*core.Connection, error) {
+	var builtins []core.Source
+	byPath := map[string][]core.Source{}
+	var paths []string
 	for _, s := range sources {
-		path, args := s.Origin, []string(nil)
-		if s.Origin == BuiltinOrigin {
-			path, args = l.BuiltinServer[0], l.BuiltinServer[1:]
-		}
-		p, ok := byPath[path]
-		if !ok {
-			p = &proc{path: path, args: args}
-			byPath[path] = p
-			procs = append(procs, p)
-		}
-		p.sources = append(p.sources, s)
-	}
-
-	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.conn, p.stop, p.err = l.start(ctx, p.path, p.args, p.sources, dir)
-		}()
-	}
-	wg.Wait()
-
-	var conns []*Connection
-	var errs []error
-	for _, p := range procs {
-		if p.err != nil {
-			errs = append(errs, p.err)
+		if s.Origin == core.BuiltinOrigin {
+			builtins = append(builtins, s)
 			continue
 		}
-		proc := &process{stop: p.stop}
-		for _, s := range p.sources {
-			conns = append(conns, &Connection{Source: s, Planner: p.conn, process: proc})
+		if _, ok := byPath[s.Origin]; !ok {
+			paths = append(paths, s.Origin)
 		}
+		byPath[s.Origin] = append(byPath[s.Origin], s)
+	}
+	type started struct {
+		conns []*core.Connection
+		err   error
+	}
+	results := make([]started, len(paths))
+	var wg sync.WaitGroup
+	if len(paths) > 0 {
+		dir, err := l.socketDir()
+		if err != nil {
+			return nil, err
+		}
+		for i, path := range paths {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				srcs := byPath[path]
+				for _, s := range srcs {
+					// Only a plugin about to run is checked against
+					// its pin.
+					if err := checkPin(pins, s.Name, path); err != nil {
+						results[i].err = err
+						return
+					}
+				}
+				planner, stop, err := l.start(ctx, path, nil, srcs, dir)
+				results[i] = started{conns: core.NewConnections(srcs, planner, stop), err: err}
+			}()
+		}
+	}
+	var conns []*core.Connection
+	var errs []error
+	if len(builtins) > 0 {
+		planner, stop, err := serveInProcess(l.Builtins)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			conns = append(conns, core.NewConnections(builtins, planner, stop)...)
+		}
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		conns = append(conns, r.conns...)
 	}
 	if len(errs) > 0 {
 		// Fail closed: never run with a requested plugin missing.
-		for _, p := range procs {
-			if p.stop != nil {
-				p.stop()
-			}
-		}
+		core.StopConnections(conns)
 		return nil, errors.Join(errs...)
 	}
 	return conns, nil
@@ -174,7 +134,7 @@ func (l *ProcessLauncher) Launch(ctx context.Context, sources []Source) ([]*Conn
 
 // start launches one plugin process and checks that it serves what it
 // was launched for.
-func (l *ProcessLauncher) start(ctx context.Context, path string, args []string, sources []Source, socketDir string) (Planner, func(), error) {
+func (l *ProcessLauncher) start(ctx context.Context, path string, args []string, sources []core.Source, socketDir string) (core.Planner, func(), error) {
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Name
@@ -197,7 +157,7 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: socketDir},
 	})
 	stop := func() { client.Kill() }
-	fail := func(err error) (Planner, func(), error) {
+	fail := func(err error) (core.Planner, func(), error) {
 		client.Kill()
 		msg := err.Error()
 		if words := lastWords.String(); words != "" {
@@ -224,7 +184,7 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 		return fail(err)
 	}
 	for _, n := range names {
-		if !contains(served, n) {
+		if !slices.Contains(served, n) {
 			return fail(fmt.Errorf("it serves %v, not %q", served, n))
 		}
 	}
@@ -326,27 +286,4 @@ func (t *tailBuffer) String() string {
 		}
 	}
 	return string(bytes.Join(lines, []byte(" | ")))
-}
-
-// FindPlugin looks for the executable crun-plugin-NAME in dirs.
-func FindPlugin(name string, dirs []string) (string, bool) {
-	for _, dir := range dirs {
-		if dir == "" {
-			continue
-		}
-		p := filepath.Join(dir, "crun-plugin-"+name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, true
-		}
-	}
-	return "", false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
