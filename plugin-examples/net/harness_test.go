@@ -65,6 +65,9 @@ func setup() error {
 	plugin := filepath.Join(pluginDir, "crun-plugin-"+pluginName)
 	for _, b := range []struct{ out, pkg, dir string }{
 		{crunBin, "./cmd/crun", repoRoot},
+		// crun finds its init and its plugin host beside itself.
+		{filepath.Join(testDir, "crun-init"), "./cmd/crun-init", repoRoot},
+		{filepath.Join(testDir, "crun-plugins"), "./cmd/crun-plugins", repoRoot},
 		{plugin, ".", "."},
 	} {
 		// No VCS stamp: git may refuse a checkout owned by another user,
