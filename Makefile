@@ -18,7 +18,7 @@ TOOLS              := $(CURDIR)/.cache/tools
 # Example plugins: each its own module, importing only sdk/.
 EXAMPLES := template ipc secrets net
 
-.PHONY: all build run test test-examples vet fmt-check proto install clean
+.PHONY: all build run test test-examples bench vet fmt-check proto install clean
 
 all: build
 
@@ -54,6 +54,11 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# Start-up speed against unshare, bubblewrap, runc and Debian's crun (C),
+# side by side (root; installs the peers from apt when missing).
+bench:
+	bash .ci/bench
 
 proto:
 	GOBIN=$(TOOLS) $(GO) install $(PROTOC_GEN_GO)

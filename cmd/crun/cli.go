@@ -50,6 +50,7 @@ Examples:
   crun --plugins uts --hostname box run hostname
   crun --plugins uts,pid,mnt,cgroup --pids-max 20 run sh   a fork bomb stops at 20 processes
   crun plan --plugins uts,pid,mnt -- sh       the clone flags and steps, in order
+  crun plan --explain --plugins mnt -- sh     ... and why each is there
   crun run echo hello                         no plugins: a plain fork/exec
   crun rootfs create /tmp/rootfs && crun --plugins uts,pid,mnt,chroot --rootfs /tmp/rootfs run sh
 
@@ -73,6 +74,7 @@ type options struct {
 	stats         bool
 	stopTimeout   time.Duration
 	noCache       bool
+	explain       bool
 	opts          []string
 	env           []string
 	hostEnv       bool
@@ -110,6 +112,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noCache, "no-cache", false, "plan with the plugins even when a cached plan for the same inputs exists")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
 	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
+	fs.BoolVar(&o.explain, "explain", false, "plan: say in plain words why each namespace and step is there")
 	fs.StringVar(&o.logLevel, "log-level", "off", "show what plugin processes log, from this level: error, warn, info, debug, trace (crun reports a plugin's failure itself)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.Usage = func() {}

@@ -45,7 +45,7 @@ func cmdPlan(o *options, command []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	s.Plan.WriteText(stdout)
+	s.Plan.WriteText(stdout, o.explain)
 	return 0
 }
 

@@ -9,9 +9,31 @@ import (
 	"github.com/crun-project/crun/sdk/spec"
 )
 
+// namespaceMeaning says in plain words what each namespace isolates.
+var namespaceMeaning = map[spec.Namespace]string{
+	spec.NamespaceMount:  "a mount table of its own: mounts made inside need not show on the host",
+	spec.NamespaceUTS:    "a hostname of its own",
+	spec.NamespaceIPC:    "System V IPC objects and POSIX message queues of its own",
+	spec.NamespaceNet:    "network interfaces, addresses and ports of its own",
+	spec.NamespacePID:    "process ids of its own: the first process is PID 1 and sees only its descendants",
+	spec.NamespaceUser:   "user and group ids of its own",
+	spec.NamespaceCgroup: "its own cgroup appears as the root of the cgroup tree",
+}
+
+// phaseMeaning says why each phase sits where it does.
+var phaseMeaning = map[spec.Phase]string{
+	spec.PhasePrepare:   "before anything is mounted (a mount made before the tree is private could propagate to the host)",
+	spec.PhaseMount:     "mounts, before the root switch (afterwards the host's paths are out of reach)",
+	spec.PhaseRoot:      "the root switch",
+	spec.PhaseConfigure: "the new environment, inside the new root",
+	spec.PhaseRestrict:  "last, just before exec: what restricts the process itself",
+}
+
 // WriteText prints the plan for people: what will be cloned, what runs
-// where, in order, and who asked for it.
-func (p *Plan) WriteText(w io.Writer) {
+// where, in order, and who asked for it. With explain, it also says in
+// plain words why: what each namespace isolates, what each phase is for,
+// and each step's reason.
+func (p *Plan) WriteText(w io.Writer, explain bool) {
 	var names []string
 	for _, pl := range p.Plugins {
 		names = append(names, fmt.Sprintf("%s %s (%s)", pl.Name, pl.Version, pl.Origin))
@@ -19,6 +41,11 @@ func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "container:   %s\n", p.ContainerID)
 	fmt.Fprintf(w, "plugins:     %s\n", orNone(strings.Join(names, ", ")))
 	fmt.Fprintf(w, "clone flags: %s\n", orNone(strings.Join(p.CloneFlags, " | ")))
+	if explain {
+		for i, ns := range p.Namespaces {
+			fmt.Fprintf(w, "      %s: %s\n", p.CloneFlags[i], namespaceMeaning[ns])
+		}
+	}
 	if p.CloneIntoCgroup != "" {
 		fmt.Fprintf(w, "clone into:  cgroup %s (%s; CLONE_INTO_CGROUP)\n", p.CloneIntoCgroup, p.CgroupPlugin)
 	}
@@ -26,14 +53,17 @@ func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "host steps:%s\n", emptyMark(len(p.HostSteps)))
 	for i, h := range p.HostSteps {
 		fmt.Fprintf(w, "  %2d. [%s] %s: %s\n", i+1, h.Point, h.Plugin, DescribeHostStep(h.HostStep))
-		if h.Why != "" {
+		if explain && h.Why != "" {
 			fmt.Fprintf(w, "      why: %s\n", h.Why)
 		}
 	}
 	fmt.Fprintf(w, "child steps (crun init, inside the new namespaces):%s\n", emptyMark(len(p.Steps)))
 	for i, s := range p.Steps {
+		if explain && (i == 0 || p.Steps[i-1].Phase != s.Phase) {
+			fmt.Fprintf(w, "      -- %s: %s\n", s.Phase, phaseMeaning[s.Phase])
+		}
 		fmt.Fprintf(w, "  %2d. [%s] %s: %s\n", i+1, s.Phase, s.Plugin, DescribeStep(s.Step))
-		if s.Why != "" {
+		if explain && s.Why != "" {
 			fmt.Fprintf(w, "      why: %s\n", s.Why)
 		}
 	}
