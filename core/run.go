@@ -60,11 +60,21 @@ func (e *RunError) Unwrap() error { return e.Err }
 // crun, not the command, failed; the code is then 125, 126 or 127.
 // Warnings go to warn.
 func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writer) (int, error) {
-	// Catch signals from the start: a Ctrl-C during setup must clean up,
-	// not kill crun half-way.
+	// Catch signals before anything changes on the host: a Ctrl-C during
+	// setup must clean up, not kill crun half-way. Installing the handlers
+	// takes a few hundred microseconds (the runtime starts its signal
+	// loop), so it runs while the plan is prepared: until then a signal
+	// ends crun as usual, and nothing needs cleaning.
 	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, ForwardedSignals...)
-	defer signal.Stop(signals)
+	notified := make(chan struct{})
+	go func() {
+		signal.Notify(signals, ForwardedSignals...)
+		close(notified)
+	}()
+	defer func() {
+		<-notified
+		signal.Stop(signals)
+	}()
 
 	s, err := e.Prepare(ctx, req)
 	if err != nil {
@@ -79,6 +89,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
 
+	<-notified
 	// Undo what killed cruns left behind, and claim the container's name.
 	if cleaned, err := CleanupStale(); err != nil {
 		fmt.Fprintf(warn, "crun: warning: cleaning up after earlier containers: %v (see crun cleanup)\n", err)
