@@ -3,6 +3,9 @@
 #   make test   everything CI checks: gofmt, go vet, unit and privileged tests
 
 GO      ?= go
+# Static binaries: a dynamically linked crun (cgo's resolver, through
+# pflag's use of net) spends 0.7 ms in the dynamic loader on every run.
+export CGO_ENABLED = 0
 BIN     := bin/crun
 PLUGINS ?= uts,pid,mnt,chroot
 ROOTFS  ?= bin/rootfs

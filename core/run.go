@@ -196,14 +196,20 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 
 	// The child blocks until "go": first the plan, then the host's
 	// after-clone steps (cgroup attach, hooks) while it waits.
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: p}); err != nil {
+	afterClone := false
+	for _, h := range p.HostSteps {
+		afterClone = afterClone || h.Point == spec.HookAfterClone
+	}
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: p, Go: !afterClone, Trace: r.trace}); err != nil {
 		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
 	}
-	if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
-		return r.abort(cmd, err)
-	}
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgGo, Trace: r.trace}); err != nil {
-		return r.abort(cmd, fmt.Errorf("release the child: %w", err))
+	if afterClone {
+		if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
+			return r.abort(cmd, err)
+		}
+		if err := child.WriteMessage(sock, child.Message{Type: child.MsgGo, Trace: r.trace}); err != nil {
+			return r.abort(cmd, fmt.Errorf("release the child: %w", err))
+		}
 	}
 
 	// Follow the child's steps until it reports an error or its exec

@@ -47,9 +47,11 @@ func Main() int {
 			Hint: "crun and crun-init are from different versions: install them together", ExitCode: ExitCrunFailed})
 		return ExitCrunFailed
 	}
-	m, err = ReadMessage(sock)
-	if err != nil || m.Type != MsgGo {
-		return ExitCrunFailed
+	if !m.Go {
+		// The parent has host steps to do while the child waits.
+		if m, err = ReadMessage(sock); err != nil || m.Type != MsgGo {
+			return ExitCrunFailed
+		}
 	}
 	trace := m.Trace
 
@@ -59,11 +61,18 @@ func Main() int {
 		return code
 	}
 
+	// Without a mount namespace the parent follows the steps (a chroot
+	// moves where later mounts land on the host); otherwise it needs
+	// only the outcome, and each report would cost both sides a wake-up.
+	reportSteps := !p.Has(spec.NamespaceMount)
 	done := func(d Done) {
 		if trace {
 			s := p.Steps[d.Step-1]
 			fmt.Fprintf(os.Stderr, "crun: trace: step %d [%s] %s: %s (%s)\n",
 				d.Step, s.Phase, s.Plugin, plan.DescribeStep(s.Step), d.Elapsed.Round(time.Microsecond))
+		}
+		if !reportSteps {
+			return
 		}
 		if err := WriteMessage(sock, Message{Type: MsgDone, Step: d.Step, Elapsed: d.Elapsed, Mounted: d.Mounted}); err != nil {
 			// The parent is gone; carrying on would run a container

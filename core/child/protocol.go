@@ -12,12 +12,14 @@
 //	  |--- plan {plan} ----------------------->|  reads the plan, then blocks
 //	  |  host steps at after-clone             |
 //	  |  (cgroup attach, hooks, id maps)       |
-//	  |--- go {trace} ------------------------>|
+//	  |--- go {trace} ------------------------>|  (or "plan" carries go:true,
+//	  |                                        |  when there are no such steps)
 //	  |                                        |  step 1, step 2, ...
 //	  |<-- mount {step, path} -----------------|  only without a mount namespace:
 //	  |  record the host mount (state file)    |  before each mount, which is
 //	  |--- ack ------------------------------->|  then the host's
-//	  |<-- done {step, elapsed} ---------------|  after every step
+//	  |<-- done {step, elapsed} ---------------|  after every step (only
+//	  |                                        |  without a mount namespace)
 //	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
 //	  |<-- EOF --------------------------------|  execve succeeded
 //
@@ -67,6 +69,9 @@ type Message struct {
 
 	// go: Trace asks the child to report every step on its stderr too.
 	Trace bool `json:"trace,omitempty"`
+	// plan: Go says the plan is also the go-ahead (the parent has no
+	// host steps to do while the child waits), saving a round trip.
+	Go bool `json:"go,omitempty"`
 
 	// done and error: Step is the 1-based index in plan.Steps; 0 for the
 	// exec itself.
