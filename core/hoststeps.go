@@ -25,7 +25,11 @@ type HostStepError struct {
 }
 
 func (e *HostStepError) Error() string {
-	return fmt.Sprintf("plugin %q: host step %d (%s): %v", e.Plugin, e.Step, e.What, e.Err)
+	msg := fmt.Sprintf("plugin %q: host step %d (%s): %v", e.Plugin, e.Step, e.What, e.Err)
+	if errors.Is(e.Err, unix.EACCES) || errors.Is(e.Err, unix.EPERM) {
+		msg += ": run crun as root"
+	}
+	return msg
 }
 
 func (e *HostStepError) Unwrap() error { return e.Err }

@@ -306,19 +306,27 @@ func pluginPath(o *options) []string {
 	return append(dirs, DefaultPluginPath...)
 }
 
-func cmdRun(o *options, command []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// prepare turns the flags and the command of run or plan into a request
+// and an engine; on failure it has said why, and ok is false.
+func prepare(verb string, o *options, command []string, stderr io.Writer) (req core.Request, e *core.Engine, cleanup func(), ok bool) {
 	if len(command) == 0 {
-		fmt.Fprintf(stderr, "crun: run: no command given: crun [flags] run [--] COMMAND [ARG...]\n")
-		return core.ExitCrunFailed
+		fmt.Fprintf(stderr, "crun: %s: no command given: crun [flags] %s [--] COMMAND [ARG...]\n", verb, verb)
+		return req, nil, nil, false
 	}
 	req, err := request(o, command)
-	if err != nil {
-		fmt.Fprintf(stderr, "crun: %v\n", err)
-		return core.ExitCrunFailed
+	if err == nil {
+		e, cleanup, err = engine(o)
 	}
-	e, cleanup, err := engine(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "crun: %v\n", err)
+		return req, nil, nil, false
+	}
+	return req, e, cleanup, true
+}
+
+func cmdRun(o *options, command []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	req, e, cleanup, ok := prepare("run", o, command, stderr)
+	if !ok {
 		return core.ExitCrunFailed
 	}
 	defer cleanup()

@@ -15,18 +15,8 @@ import (
 )
 
 func cmdPlan(o *options, command []string, stdout, stderr io.Writer) int {
-	if len(command) == 0 {
-		fmt.Fprintf(stderr, "crun: plan: no command given: crun plan [flags] [--] COMMAND [ARG...]\n")
-		return core.ExitCrunFailed
-	}
-	req, err := request(o, command)
-	if err != nil {
-		fmt.Fprintf(stderr, "crun: %v\n", err)
-		return core.ExitCrunFailed
-	}
-	e, cleanup, err := engine(o)
-	if err != nil {
-		fmt.Fprintf(stderr, "crun: %v\n", err)
+	req, e, cleanup, ok := prepare("plan", o, command, stderr)
+	if !ok {
 		return core.ExitCrunFailed
 	}
 	defer cleanup()
