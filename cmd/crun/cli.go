@@ -68,6 +68,7 @@ type options struct {
 	tmpfs         []string
 	binds         []string
 	readOnly      bool
+	secrets       []string
 	pidsMax       string
 	memory        string
 	cpus          string
@@ -97,6 +98,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (chroot plugin; repeatable)")
 	fs.StringArrayVar(&o.binds, "bind", nil, "bind the host's SRC at DST in the container, SRC:DST[:ro] (chroot plugin; repeatable)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "make the container's root read-only (chroot plugin)")
+	fs.StringArrayVar(&o.secrets, "secret", nil, "NAME=FILE: the file appears at /run/secrets/NAME, never in the environment (the secrets plugin, plugin-examples/secrets; repeatable)")
 	fs.StringVar(&o.pidsMax, "pids-max", "", "the most processes the container may have at once (cgroup plugin; default "+cgroupDefaultPids+")")
 	fs.StringVar(&o.memory, "memory", "", "memory limit, e.g. 64M (cgroup plugin)")
 	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
@@ -222,6 +224,16 @@ func request(o *options, command []string) (core.Request, error) {
 		req.Options = append(req.Options, core.Option{Plugin: "cgroup", Key: "stats", Value: "true", Flag: "--stats"})
 	}
 	req.StopTimeout = o.stopTimeout
+	for _, sec := range o.secrets {
+		name, file, ok := strings.Cut(sec, "=")
+		if !ok || name == "" || file == "" {
+			return req, fmt.Errorf("--secret %q: want NAME=FILE", sec)
+		}
+		if abs, err := filepath.Abs(file); err == nil {
+			file = abs
+		}
+		req.Options = append(req.Options, core.Option{Plugin: "secrets", Key: name, Value: file, Flag: "--secret"})
+	}
 	if o.readOnly {
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "readonly", Value: "true", Flag: "--read-only"})
 	}

@@ -270,6 +270,19 @@ func TestPlanHoldsOnlyThePath(t *testing.T) {
 	nothingLeft(t, before)
 }
 
+// TestSecretFlag: crun's --secret NAME=FILE is -o secrets.NAME=FILE.
+func TestSecretFlag(t *testing.T) {
+	requireRoot(t)
+	content := "s3cret-" + randomHex()
+	file := writeSecret(t, "db", content)
+	before := snapshot(t)
+	r := crun(t, "--plugins", "uts,pid,mnt,secrets", "--secret", "db="+file, "run", "sh", "-c", "cat /run/secrets/db; env")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, content) || strings.Count(r.stdout, content) != 1 {
+		t.Errorf("--secret: exit %d, stdout %q, stderr %q; want the secret once, from the file, not in env", r.code, r.stdout, r.stderr)
+	}
+	nothingLeft(t, before)
+}
+
 // TestWithoutMnt shows what the warning says: the tmpfs is the host's
 // while the container runs, and crun unmounts it at exit.
 func TestWithoutMnt(t *testing.T) {
