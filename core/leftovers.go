@@ -72,3 +72,12 @@ func unescapeMountPath(p string) string {
 	}
 	return b.String()
 }
+
+// removeCreated removes the mount points the child made in the host's
+// tree, deepest first. One that is not empty (something else wrote in it
+// since) stays.
+func removeCreated(paths []string) {
+	for i := len(paths) - 1; i >= 0; i-- {
+		_ = os.Remove(paths[i])
+	}
+}

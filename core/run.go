@@ -139,8 +139,10 @@ type parentRun struct {
 	// hostMounts are the mounts the child made in the host's mount
 	// namespace (none with a mount namespace), as host paths.
 	hostMounts []HostMount
-	childRoot  string // the child's root as a host path, after a chroot
-	terminal   int    // the terminal handed to the container, or -1
+	// created are mount points the child made in the host's tree.
+	created   []string
+	childRoot string // the child's root as a host path, after a chroot
+	terminal  int    // the terminal handed to the container, or -1
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -164,6 +166,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
+		removeCreated(r.created)
 		if len(cleanupErrs) == 0 {
 			r.state.remove()
 		} else {
@@ -229,6 +232,14 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 				return r.abort(cmd, err)
 			}
 			continue
+		case child.MsgCreate:
+			if err := r.recordCreated(m); err != nil {
+				return r.abort(cmd, err)
+			}
+			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
+				return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
+			}
+			continue
 		case child.MsgMount:
 			if err := r.recordHostMount(m); err != nil {
 				return r.abort(cmd, err)
@@ -281,6 +292,19 @@ func (r *parentRun) stepDone(m child.Message) error {
 	}
 	if step := p.Steps[m.Step-1]; step.Chroot != nil {
 		r.childRoot = filepath.Join("/", r.childRoot, step.Chroot.Path)
+	}
+	return nil
+}
+
+// recordCreated records mount points the child is about to make in the
+// host's tree, in the state file too.
+func (r *parentRun) recordCreated(m child.Message) error {
+	for _, p := range m.Paths {
+		path := filepath.Join("/", r.childRoot, p)
+		r.created = append(r.created, path)
+	}
+	if err := r.state.setCreated(r.created); err != nil {
+		return fmt.Errorf("record the mount points %v: %w", m.Paths, err)
 	}
 	return nil
 }

@@ -32,6 +32,8 @@ type State struct {
 	// Mounts are the mounts the child makes in the host's mount
 	// namespace, in order, each recorded before it is made.
 	Mounts []HostMount `json:"mounts,omitempty"`
+	// Created are mount points the child made in the host's tree.
+	Created []string `json:"created,omitempty"`
 	// AfterExit are the plan's after-exit host steps, without live hooks
 	// (those need their plugin, which is gone with crun).
 	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
@@ -116,6 +118,12 @@ func (s *State) addMount(m HostMount) error {
 	return s.write(0)
 }
 
+// setCreated records the mount points made in the host's tree so far.
+func (s *State) setCreated(paths []string) error {
+	s.Created = append([]string{}, paths...)
+	return s.write(0)
+}
+
 // remove deletes the state file once everything is undone.
 func (s *State) remove() {
 	os.Remove(s.path)
@@ -149,6 +157,7 @@ func (s *State) Cleanup() error {
 	if err := undoMounts(s.Mounts); err != nil {
 		errs = append(errs, err)
 	}
+	removeCreated(s.Created)
 	for _, h := range s.AfterExit {
 		if err := runHostAction(h, 0, io.Discard); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %q: %s: %w", h.Plugin, plan.DescribeHostStep(h.HostStep), err))

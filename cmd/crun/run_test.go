@@ -116,6 +116,10 @@ func TestMountNamespace(t *testing.T) {
 			if strings.Contains(hostMountinfo(t), " "+target+" ") {
 				t.Errorf("tmpfs at %s still mounted on the host after exit", target)
 			}
+			// The mount point did not exist: crun made it, and removes it.
+			if _, err := os.Stat(target); err == nil {
+				t.Errorf("the mount point %s crun made is still there after exit", target)
+			}
 			assertNothingLeft(t, before)
 		})
 	}

@@ -81,6 +81,17 @@ func Main() int {
 		}
 	}
 	hooks := Hooks{Done: done}
+	// Mount points made in the host's tree are leftovers unless the
+	// parent removes them: it records each before it exists.
+	hooks.BeforeCreate = func(step int, paths []string) error {
+		if err := WriteMessage(sock, Message{Type: MsgCreate, Step: step, Paths: paths}); err != nil {
+			return fmt.Errorf("announce the mount points to crun: %w", err)
+		}
+		if m, err := ReadMessage(sock); err != nil || m.Type != MsgAck {
+			return fmt.Errorf("crun did not record the mount points %v: %v", paths, err)
+		}
+		return nil
+	}
 	if !p.Has(spec.NamespaceMount) {
 		// These mounts are the host's: the parent records each before it
 		// exists, so that even a SIGKILLed crun leaves them findable.

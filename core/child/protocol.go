@@ -18,6 +18,9 @@
 //	  |<-- mount {step, path} -----------------|  only without a mount namespace:
 //	  |  record the host mount (state file)    |  before each mount, which is
 //	  |--- ack ------------------------------->|  then the host's
+//	  |<-- create {step, paths} ---------------|  before making mount points in
+//	  |  record them (state file)              |  the host's tree (not in a
+//	  |--- ack ------------------------------->|  rootfs)
 //	  |<-- done {step, elapsed} ---------------|  after every step (only
 //	  |                                        |  without a mount namespace)
 //	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
@@ -52,12 +55,13 @@ const SocketFD = 3
 
 // Message types.
 const (
-	MsgPlan  = "plan"
-	MsgGo    = "go"
-	MsgDone  = "done"
-	MsgMount = "mount"
-	MsgAck   = "ack"
-	MsgError = "error"
+	MsgPlan   = "plan"
+	MsgGo     = "go"
+	MsgDone   = "done"
+	MsgMount  = "mount"
+	MsgCreate = "create"
+	MsgAck    = "ack"
+	MsgError  = "error"
 )
 
 // Message is one protocol message; Type says which fields are set.
@@ -80,6 +84,9 @@ type Message struct {
 	// Mounted is, for a mount step, the path mounted on as the child saw
 	// it (in "mount", the path about to be mounted on).
 	Mounted string `json:"mounted,omitempty"`
+	// Paths, in "create", are mount points about to be made in the host's
+	// tree (the parent removes them when the container ends).
+	Paths []string `json:"paths,omitempty"`
 
 	// error
 	Plugin   string `json:"plugin,omitempty"`

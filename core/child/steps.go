@@ -44,19 +44,33 @@ type Hooks struct {
 	// Without a mount namespace these mounts are the host's, and the
 	// parent records them before they exist.
 	BeforeMount func(step int, target string) error
+	// BeforeCreate, when set, is called with the paths a mount step is
+	// about to create in the host's tree (a target outside any root the
+	// plan named), top-down, so that the parent can remove them when the
+	// container ends: a mount point left behind is a leftover.
+	BeforeCreate func(step int, paths []string) error
 	// Done is called after each step that succeeded.
 	Done func(Done)
+}
+
+// stepHooks are the Hooks bound to one step.
+type stepHooks struct {
+	beforeMount  func(target string) error
+	beforeCreate func(paths []string) error
 }
 
 // RunSteps performs the steps in order. It stops at the first failure.
 func RunSteps(sys Sys, steps []plan.Step, hooks Hooks) error {
 	for i, s := range steps {
 		start := time.Now()
-		var before func(string) error
+		var sh stepHooks
 		if hooks.BeforeMount != nil {
-			before = func(target string) error { return hooks.BeforeMount(i+1, target) }
+			sh.beforeMount = func(target string) error { return hooks.BeforeMount(i+1, target) }
 		}
-		mounted, err := runStep(sys, s.Step, before)
+		if hooks.BeforeCreate != nil {
+			sh.beforeCreate = func(paths []string) error { return hooks.BeforeCreate(i+1, paths) }
+		}
+		mounted, err := runStep(sys, s.Step, sh)
 		if err != nil {
 			return &StepError{Step: i + 1, Plugin: s.Plugin, What: plan.DescribeStep(s.Step), Err: err}
 		}
@@ -67,14 +81,14 @@ func RunSteps(sys Sys, steps []plan.Step, hooks Hooks) error {
 	return nil
 }
 
-func runStep(sys Sys, s spec.Step, beforeMount func(string) error) (mounted string, err error) {
+func runStep(sys Sys, s spec.Step, sh stepHooks) (mounted string, err error) {
 	if s.Mount != nil {
-		return mount(sys, s.Mount, beforeMount)
+		return mount(sys, s.Mount, sh)
 	}
 	return "", runOther(sys, s)
 }
 
-func mount(sys Sys, m *spec.Mount, beforeMount func(string) error) (string, error) {
+func mount(sys Sys, m *spec.Mount, sh stepHooks) (string, error) {
 	flags, err := MountFlags(m.Flags)
 	if err != nil {
 		return "", err
@@ -86,6 +100,13 @@ func mount(sys Sys, m *spec.Mount, beforeMount func(string) error) (string, erro
 		}
 	}
 	if m.CreateTarget {
+		if m.Root == "" && sh.beforeCreate != nil {
+			if missing := missingPaths(target); len(missing) > 0 {
+				if err := sh.beforeCreate(missing); err != nil {
+					return "", err
+				}
+			}
+		}
 		if err := createTarget(sys, m, target); err != nil {
 			return "", fmt.Errorf("create mount target %s: %w", target, err)
 		}
@@ -96,8 +117,8 @@ func mount(sys Sys, m *spec.Mount, beforeMount func(string) error) (string, erro
 		// the source of a propagation change anyway.
 		source = "none"
 	}
-	if beforeMount != nil && m.AddsMount() {
-		if err := beforeMount(target); err != nil {
+	if sh.beforeMount != nil && m.AddsMount() {
+		if err := sh.beforeMount(target); err != nil {
 			return "", err
 		}
 	}
@@ -105,6 +126,19 @@ func mount(sys Sys, m *spec.Mount, beforeMount func(string) error) (string, erro
 		return "", err
 	}
 	return target, nil
+}
+
+// missingPaths lists path and those of its parents that do not exist,
+// top-down: what creating path will add.
+func missingPaths(path string) []string {
+	var missing []string
+	for p := filepath.Clean(path); p != "/" && p != "."; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			break
+		}
+		missing = append([]string{p}, missing...)
+	}
+	return missing
 }
 
 // createTarget makes a missing mount target: a file for a bind mount of a
