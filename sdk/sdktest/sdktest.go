@@ -5,29 +5,40 @@ package sdktest
 
 import (
 	"context"
+	"net"
 	"testing"
 
-	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/crun-project/crun/sdk"
 )
 
-// Serve serves the plugins in-process, over gRPC exactly as crun would
-// talk to them, and returns the client crun would hold. Everything is torn
-// down when the test ends.
+// Serve serves the plugins in-process, over gRPC exactly as crun talks
+// to them (the same service, encoding and strict decoding; crun's plugin
+// host serves its built-ins the same way), and returns the client crun
+// would hold. Everything is torn down when the test ends.
 func Serve(t testing.TB, plugins ...sdk.Plugin) *sdk.Remote {
 	t.Helper()
-	sp, err := sdk.ServerPlugin(plugins...)
-	if err != nil {
+	listener := bufconn.Listen(1 << 20)
+	server := grpc.NewServer()
+	if err := sdk.RegisterServer(server, plugins...); err != nil {
 		t.Fatalf("sdktest.Serve: %v", err)
 	}
-	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.DispenseName: sp})
-	t.Cleanup(func() { client.Close() })
-	raw, err := client.Dispense(sdk.DispenseName)
+	go server.Serve(listener)
+	conn, err := grpc.Dial("bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return listener.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		t.Fatalf("sdktest.Serve: dispense: %v", err)
+		server.Stop()
+		t.Fatalf("sdktest.Serve: %v", err)
 	}
-	return raw.(*sdk.Remote)
+	t.Cleanup(func() {
+		conn.Close()
+		server.Stop()
+	})
+	return sdk.NewRemote(conn)
 }
 
 // Context returns a context for calls in tests.
