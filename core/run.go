@@ -218,10 +218,11 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	// Follow the child's steps until it reports an error or its exec
 	// closes the socket.
 	var failure *child.Message
+	execAnnounced := false
 	for {
 		m, err := child.ReadMessage(sock)
-		if err == io.EOF {
-			break
+		if err == io.EOF || errors.Is(err, unix.ECONNRESET) {
+			break // the child exec'd, or died (with our message unread)
 		}
 		if err != nil {
 			return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
@@ -240,6 +241,9 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 				return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
 			}
 			continue
+		case child.MsgExec:
+			execAnnounced = true
+			continue
 		case child.MsgMount:
 			if err := r.recordHostMount(m); err != nil {
 				return r.abort(cmd, err)
@@ -253,6 +257,9 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 			failure = &m
 			break
 		}
+	}
+	if failure == nil && !execAnnounced {
+		return r.initDied(cmd)
 	}
 	r.mu.Lock()
 	r.executing = failure == nil
@@ -416,13 +423,46 @@ func (r *parentRun) start(cmd *exec.Cmd) error {
 	return cmd.Start()
 }
 
+// initDied reports crun's init ending before it ran the command: killed
+// (a Ctrl-C during setup reaches it too), crashed, or out of memory.
+func (r *parentRun) initDied(cmd *exec.Cmd) (int, error) {
+	r.mu.Lock()
+	if r.abandon != nil {
+		r.abandon.Stop()
+	}
+	r.mu.Unlock()
+	r.reap(cmd)
+	r.mu.Lock()
+	pending, killedBy := r.pending, r.killedBy
+	r.mu.Unlock()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case killedBy != 0:
+		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
+	case pending != 0:
+		// The signal reached the whole process group, crun's init too
+		// (whose Go runtime exits on it).
+		return 128 + int(pending), fmt.Errorf("interrupted by %s during setup: the container was not started", unix.SignalName(pending))
+	case ws.Signaled() && terminating(ws.Signal()):
+		sig := ws.Signal()
+		return 128 + int(sig), fmt.Errorf("interrupted by %s during setup: the container was not started", unix.SignalName(sig))
+	case ws.Signaled():
+		return ExitCrunFailed, fmt.Errorf("crun's init was killed by %s before it ran the command", unix.SignalName(ws.Signal()))
+	}
+	return ExitCrunFailed, fmt.Errorf("crun's init exited with status %d before it ran the command", ws.ExitStatus())
+}
+
 // abort kills a child that has not executed the command yet.
 func (r *parentRun) abort(cmd *exec.Cmd, err error) (int, error) {
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	r.reap(cmd)
 	r.mu.Lock()
-	killedBy := r.killedBy
+	killedBy, pending := r.killedBy, r.pending
 	r.mu.Unlock()
+	if killedBy == 0 && pending != 0 && (errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)) {
+		// The signal reached crun's init too, which died of it.
+		killedBy = pending
+	}
 	if killedBy != 0 {
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
 	}

@@ -41,6 +41,10 @@ func Main() int {
 		return ExitCrunFailed
 	}
 	p := m.Plan
+	if len(p.Command) == 0 {
+		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init", Err: "the plan has no command", ExitCode: ExitCrunFailed})
+		return ExitCrunFailed
+	}
 	if p.FormatVersion != plan.FormatVersion {
 		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init",
 			Err:  fmt.Sprintf("crun sent a plan of format %d, this init reads format %d", p.FormatVersion, plan.FormatVersion),
@@ -131,6 +135,9 @@ func Main() int {
 	}
 	if trace {
 		fmt.Fprintf(os.Stderr, "crun: trace: exec %s\n", path)
+	}
+	if err := WriteMessage(sock, Message{Type: MsgExec}); err != nil {
+		return ExitCrunFailed // the parent is gone
 	}
 	err = unix.Exec(path, p.Command, p.Env)
 	code, hint := execFailure(err)

@@ -24,12 +24,12 @@
 //	  |<-- done {step, elapsed} ---------------|  after every step (only
 //	  |                                        |  without a mount namespace)
 //	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
+//	  |<-- exec -------------------------------|  about to execve
 //	  |<-- EOF --------------------------------|  execve succeeded
 //
 // If the parent's end reaches EOF before "go", the parent is gone and the
-// child exits without doing anything. If the child dies before an error or
-// EOF arrives (killed, crashed), the parent sees EOF without the command
-// having run; it tells the two apart by the child's exit status.
+// child exits without doing anything. EOF after "exec" means the command
+// runs; EOF before it means the init died (killed, crashed) first.
 //
 // Messages are JSON, each preceded by its length as a 4-byte big-endian
 // integer.
@@ -61,7 +61,10 @@ const (
 	MsgMount  = "mount"
 	MsgCreate = "create"
 	MsgAck    = "ack"
-	MsgError  = "error"
+	// MsgExec announces the execve (or, with a reaping init, the start
+	// of the command): EOF without it means the init died first.
+	MsgExec  = "exec"
+	MsgError = "error"
 )
 
 // Message is one protocol message; Type says which fields are set.

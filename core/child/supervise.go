@@ -35,6 +35,7 @@ func supervise(sock *os.File, path string, argv, env []string) (int, error) {
 		}
 		return 0, err
 	}
+	_ = WriteMessage(sock, Message{Type: MsgExec})
 	sock.Close()
 	go func() {
 		for sig := range signals {
