@@ -154,7 +154,7 @@ func loadCachedPlan(key, containerID string) *plan.Plan {
 		}
 	}
 	p, err := withContainerID(entry.Plan, containerID)
-	if err != nil {
+	if err != nil || p.Validate() != nil {
 		return nil
 	}
 	return p

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -79,5 +80,20 @@ func unescapeMountPath(p string) string {
 func removeCreated(paths []string) {
 	for i := len(paths) - 1; i >= 0; i-- {
 		_ = os.Remove(paths[i])
+	}
+}
+
+// resolveExisting resolves the symlinks of the part of path that exists,
+// keeping the rest as it is.
+func resolveExisting(path string) string {
+	rest := ""
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if p == "/" || p == "." {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
 	}
 }

@@ -307,8 +307,7 @@ func (r *parentRun) stepDone(m child.Message) error {
 // host's tree, in the state file too.
 func (r *parentRun) recordCreated(m child.Message) error {
 	for _, p := range m.Paths {
-		path := filepath.Join("/", r.childRoot, p)
-		r.created = append(r.created, path)
+		r.created = append(r.created, resolveExisting(filepath.Join("/", r.childRoot, p)))
 	}
 	if err := r.state.setCreated(r.created); err != nil {
 		return fmt.Errorf("record the mount points %v: %w", m.Paths, err)
@@ -324,7 +323,9 @@ func (r *parentRun) recordHostMount(m child.Message) error {
 	if r.session.Plan.Has(spec.NamespaceMount) || m.Mounted == "" {
 		return fmt.Errorf("the child announced a host mount it should not make (%q)", m.Mounted)
 	}
-	hm := HostMount{Path: filepath.Join("/", r.childRoot, m.Mounted)}
+	// mountinfo lists resolved paths: a rootfs reached through a symlink
+	// must be recorded as where it really is.
+	hm := HostMount{Path: resolveExisting(filepath.Join("/", r.childRoot, m.Mounted))}
 	hm.Below = mountsAt(hm.Path)
 	r.hostMounts = append(r.hostMounts, hm)
 	if err := r.state.addMount(hm); err != nil {

@@ -324,3 +324,21 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestSymlinkedRootfs: mountinfo lists real paths; a rootfs reached
+// through a symlink must still be unmounted, without mnt, at exit.
+func TestSymlinkedRootfs(t *testing.T) {
+	root := testRootfs(t)
+	link := filepath.Join(t.TempDir(), "rootfs-link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, plugins := range []string{"uts,pid,chroot", "uts,pid,mnt,chroot"} {
+		before := snapshot(t)
+		r := crun(t, "--plugins", plugins, "--rootfs", link, "--tmpfs", "/mnt/via-link", "run", "/bin/sh", "-c", "ls /mnt >/dev/null")
+		if r.code != 0 {
+			t.Errorf("%s: exit %d, stderr %q", plugins, r.code, r.stderr)
+		}
+		assertNothingLeft(t, before)
+	}
+}

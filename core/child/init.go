@@ -69,7 +69,13 @@ func Main() int {
 	// moves where later mounts land on the host); otherwise it needs
 	// only the outcome, and each report would cost both sides a wake-up.
 	reportSteps := !p.Has(spec.NamespaceMount)
+	// After the root switch, mount points made are inside the container's
+	// root, like its /proc: not the host's to clean up.
+	rootSwitched := false
 	done := func(d Done) {
+		if s := p.Steps[d.Step-1]; s.PivotRoot != nil || s.Chroot != nil {
+			rootSwitched = true
+		}
 		if trace {
 			s := p.Steps[d.Step-1]
 			fmt.Fprintf(os.Stderr, "crun: trace: step %d [%s] %s: %s (%s)\n",
@@ -88,6 +94,9 @@ func Main() int {
 	// Mount points made in the host's tree are leftovers unless the
 	// parent removes them: it records each before it exists.
 	hooks.BeforeCreate = func(step int, paths []string) error {
+		if rootSwitched {
+			return nil
+		}
 		if err := WriteMessage(sock, Message{Type: MsgCreate, Step: step, Paths: paths}); err != nil {
 			return fmt.Errorf("announce the mount points to crun: %w", err)
 		}

@@ -272,6 +272,33 @@ func mergeEnv(env, add []string) []string {
 	return out
 }
 
+// Validate checks a plan that did not come from Merge (a cached one):
+// the same checks, so that a corrupt or forged entry cannot run a step
+// crun would have refused.
+func (p *Plan) Validate() error {
+	if len(p.Command) == 0 {
+		return fmt.Errorf("no command to run")
+	}
+	enabled := map[spec.Namespace]string{}
+	for _, ns := range p.Namespaces {
+		if !spec.KnownNamespace(ns) {
+			return fmt.Errorf("unknown namespace %q", ns)
+		}
+		enabled[ns] = ""
+	}
+	for i, s := range p.Steps {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+	}
+	for i, h := range p.HostSteps {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("host step %d: %w", i+1, err)
+		}
+	}
+	return checkNamespaces(p.Steps, enabled)
+}
+
 // Has reports whether the plan clones into the namespace.
 func (p *Plan) Has(ns spec.Namespace) bool {
 	for _, n := range p.Namespaces {

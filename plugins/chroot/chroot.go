@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -83,8 +84,9 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 	}
 	root := cfg.rootfs
 	// The plan depends on the rootfs being there (checked above): a
-	// cached plan is reused only while it is the same directory.
-	c := spec.Contribution{DependsOn: []string{root}}
+	// cached plan is reused only while it is the same directory, reached
+	// the same way (the path as given may be a symlink).
+	c := spec.Contribution{DependsOn: []string{opts(req, "rootfs"), root}}
 	add := func(s spec.Step) { c.Steps = append(c.Steps, s) }
 	mountIn := func(m spec.Mount, why string) {
 		m.Root = root
@@ -180,6 +182,11 @@ func parse(opts map[string]string, withMnt bool) (config, error) {
 	cfg.rootfs = path.Clean(cfg.rootfs)
 	if cfg.rootfs == "/" {
 		return cfg, fmt.Errorf("rootfs /: the host's root is not a container's root")
+	}
+	// Mounts are made, recorded and undone at the real path: mountinfo
+	// knows no symlinks.
+	if real, err := filepath.EvalSymlinks(cfg.rootfs); err == nil {
+		cfg.rootfs = real
 	}
 	fi, err := os.Stat(cfg.rootfs)
 	switch {
@@ -281,6 +288,8 @@ func lines(s string) []string {
 	}
 	return out
 }
+
+func opts(req spec.ContributeRequest, key string) string { return path.Clean(req.Options[key]) }
 
 func enabled(plugins []string, name string) bool {
 	for _, p := range plugins {
