@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/crun-project/crun/core/plan"
 )
@@ -71,6 +73,7 @@ func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (stri
 	key := struct {
 		Format   int
 		Crun     string
+		Host     string
 		Plugins  []pluginID
 		Options  []Option
 		Command  []string
@@ -81,7 +84,7 @@ func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (stri
 		Builtins []string
 		// A changed pin must be checked against the plugin again.
 		Pins Pins
-	}{cacheFormat, fileIdentity(self), plugins, req.Options, req.Command, req.Env, baseEnv, req.HostEnv,
+	}{cacheFormat, fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")), plugins, req.Options, req.Command, req.Env, baseEnv, req.HostEnv,
 		e.CallTimeout.String(), e.Builtins, e.Pins}
 	b, err := json.Marshal(key)
 	if err != nil {
@@ -117,12 +120,22 @@ func fingerprint(path string) string {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	fp := fmt.Sprintf("%v:%d:%d", fi.Mode().Type(), st.Dev, st.Ino)
+	if fi.Mode()&os.ModeSymlink != 0 {
+		// What the link leads to counts too (a moved target).
+		if ti, err := os.Stat(path); err == nil {
+			tt := ti.Sys().(*syscall.Stat_t)
+			fp += fmt.Sprintf("->%v:%d:%d:%d.%d", ti.Mode().Type(), tt.Dev, tt.Ino, tt.Ctim.Sec, tt.Ctim.Nsec)
+		} else {
+			fp += "->missing"
+		}
+	}
 	if fi.IsDir() {
 		// Inode numbers are reused: a directory removed and made again
 		// at the same path must still count as another one.
 		fp += fmt.Sprintf(":%d.%d", st.Ctim.Sec, st.Ctim.Nsec)
 	}
 	if fi.Mode().IsRegular() {
+		fp += fmt.Sprintf(":%d:%d.%d", st.Size, st.Mtim.Sec, st.Mtim.Nsec)
 		f, err := os.Open(path)
 		if err != nil {
 			return fp + ":unreadable"
@@ -140,6 +153,9 @@ func fingerprint(path string) string {
 // loadCachedPlan returns the cached plan for key with the container id
 // filled in, or nil when there is no usable entry.
 func loadCachedPlan(key, containerID string) *plan.Plan {
+	if PrivateDir(CacheDir()) != nil {
+		return nil // not ours to trust: plan afresh
+	}
 	b, err := os.ReadFile(filepath.Join(CacheDir(), key+".json"))
 	if err != nil {
 		return nil
@@ -160,12 +176,16 @@ func loadCachedPlan(key, containerID string) *plan.Plan {
 	return p
 }
 
+// maxCacheEntries bounds the cache: past it, the older half goes.
+const maxCacheEntries = 512
+
 // storeCachedPlan saves a plan made with the placeholder id. Failing to
 // cache is not failing to run.
 func storeCachedPlan(key string, p *plan.Plan) error {
-	if err := os.MkdirAll(CacheDir(), 0o700); err != nil {
+	if err := PrivateDir(CacheDir()); err != nil {
 		return err
 	}
+	trimCache()
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -198,6 +218,40 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 		return err
 	}
 	return nil
+}
+
+// trimCache keeps the cache bounded: it removes the older half of the
+// entries when there are too many, and temporary files a killed crun left.
+func trimCache() {
+	entries, err := os.ReadDir(CacheDir())
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		mod  int64
+	}
+	var plans []entry
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if strings.Contains(e.Name(), ".tmp-") {
+			if time.Since(info.ModTime()) > time.Minute {
+				os.Remove(filepath.Join(CacheDir(), e.Name()))
+			}
+			continue
+		}
+		plans = append(plans, entry{e.Name(), info.ModTime().UnixNano()})
+	}
+	if len(plans) < maxCacheEntries {
+		return
+	}
+	sort.Slice(plans, func(i, j int) bool { return plans[i].mod < plans[j].mod })
+	for _, e := range plans[:len(plans)/2] {
+		os.Remove(filepath.Join(CacheDir(), e.name))
+	}
 }
 
 // withContainerID decodes a plan, replacing the placeholder id.

@@ -20,11 +20,22 @@ import (
 // SIGKILL to each pid listed, again and again, until the listed pids are
 // gone (a fork bomb under a pids limit runs out of forks quickly).
 func killCgroup(dir string) error {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); errors.Is(err, unix.ENOENT) {
 		return nil
+	} else if err != nil {
+		return err
 	}
-	if err := writeFile(filepath.Join(dir, "cgroup.kill"), "1"); err == nil {
-		return waitEmpty(dir)
+	if st.Type != unix.CGROUP_SUPER_MAGIC && st.Type != unix.CGROUP2_SUPER_MAGIC {
+		// Sending SIGKILL to the pids a file lists is for cgroups only.
+		return fmt.Errorf("%s is not a cgroup", dir)
+	}
+	if f, err := os.OpenFile(filepath.Join(dir, "cgroup.kill"), os.O_WRONLY, 0); err == nil {
+		_, werr := f.Write([]byte("1"))
+		f.Close()
+		if werr == nil {
+			return waitEmpty(dir)
+		}
 	}
 	for i := 0; i < 500; i++ {
 		pids, err := cgroupPids(dir)

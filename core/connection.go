@@ -72,6 +72,12 @@ type Launcher interface {
 	Launch(ctx context.Context, sources []Source, pins Pins) ([]*Connection, error)
 }
 
+// IdleCloser is a Launcher that can let go of what it holds (a plugin
+// host process) once no plugin it launched is needed any more.
+type IdleCloser interface {
+	CloseIfIdle()
+}
+
 // FindPlugin looks for the executable crun-plugin-NAME in dirs.
 func FindPlugin(name string, dirs []string) (string, bool) {
 	for _, dir := range dirs {

@@ -26,7 +26,7 @@ type HostStepError struct {
 
 func (e *HostStepError) Error() string {
 	msg := fmt.Sprintf("plugin %q: host step %d (%s): %v", e.Plugin, e.Step, e.What, e.Err)
-	if errors.Is(e.Err, unix.EACCES) || errors.Is(e.Err, unix.EPERM) {
+	if (errors.Is(e.Err, unix.EACCES) || errors.Is(e.Err, unix.EPERM)) && os.Geteuid() != 0 {
 		msg += ": run crun as root"
 	}
 	return msg
@@ -114,7 +114,8 @@ func runHostAction(h plan.HostStep, pid int, out io.Writer) error {
 // write(2): kernel interfaces such as cgroup files take one value per
 // write.
 func writeFile(path, content string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Never through a symlink: these writes run as root.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,9 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// Pure planners are not needed any more; keep only the plugins with
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
+	if c, ok := e.Launcher.(IdleCloser); ok {
+		c.CloseIfIdle()
+	}
 
 	<-notified
 	// Undo what killed cruns left behind, and claim the container's name.
@@ -485,6 +488,11 @@ func (r *parentRun) handleSignals() {
 		sysSig := sig.(syscall.Signal)
 		r.mu.Lock()
 		pid, executing := r.pid, r.executing
+		if r.exited {
+			// Reaped: its pid may already be another process's.
+			r.mu.Unlock()
+			continue
+		}
 		if !executing && terminating(sysSig) && r.pending == 0 {
 			r.pending = sysSig
 			r.abandon = time.AfterFunc(setupGrace, r.abandonSetup)

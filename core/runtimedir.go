@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,12 +35,36 @@ func RuntimeBase() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("crun-go-%d", os.Geteuid()))
 }
 
+// PrivateDir makes (if needed) a directory only the user can use, and
+// refuses one that someone else could have planted or can write: crun
+// acts on what it finds there (state files replay cleanup steps, cache
+// entries are plans), and for a user other than root the base is in /tmp.
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("refusing to use %s: not a directory (a symlink?); remove it", dir)
+	case !ok || int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("refusing to use %s: it belongs to uid %d, not you; remove it", dir, st.Uid)
+	case fi.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("refusing to use %s: others can use it (mode %04o); remove it or chmod 700 it", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
 // NewRuntimeDir creates a private runtime directory for this process,
 // sweeping stale ones first.
 func NewRuntimeDir() (*RuntimeDir, error) {
 	base := RuntimeBase()
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		return nil, fmt.Errorf("create runtime directory %s: %w", base, err)
+	if err := PrivateDir(base); err != nil {
+		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
 	SweepRuntimeDirs(base)
 	dir, err := os.MkdirTemp(base, "run-")

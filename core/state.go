@@ -51,8 +51,11 @@ var ErrNameInUse = errors.New("name in use")
 // running container; the state of a dead one is cleaned up first.
 func createState(p *plan.Plan, log io.Writer) (*State, error) {
 	dir := StateDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+	if err := PrivateDir(RuntimeBase()); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	if err := PrivateDir(dir); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	s := &State{ContainerID: p.ContainerID, Owner: os.Getpid(), OwnerStart: processStart(os.Getpid()),
 		path: filepath.Join(dir, p.ContainerID+".json")}
@@ -173,6 +176,13 @@ func (s *State) Cleanup() error {
 // CleanupStale cleans up after every container whose crun is gone and
 // returns their ids.
 func CleanupStale() ([]string, error) {
+	// Only what is ours: state files replay host steps.
+	if err := PrivateDir(RuntimeBase()); err != nil {
+		return nil, err
+	}
+	if err := PrivateDir(StateDir()); err != nil {
+		return nil, err
+	}
 	SweepRuntimeDirs(RuntimeBase())
 	// A crun killed while it replaced its state file leaves the new copy.
 	tmps, _ := filepath.Glob(filepath.Join(StateDir(), "*.json.tmp-*"))

@@ -21,29 +21,45 @@ func checkPluginFile(name, path string) error {
 	refuse := func(why, fix string) error {
 		return fmt.Errorf("plugin %q at %s refused: %s; crun runs plugins with its own privileges: %s", name, path, why, fix)
 	}
+	// The file found on the plugin path, and what it leads to if it is a
+	// symlink, and the directories holding both: anyone who can replace
+	// any of them chooses what crun runs.
+	link, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
+	if link.Mode()&os.ModeSymlink != 0 {
+		if err := trusted(link, false, true); err != "" {
+			return refuse("the symlink "+err, "replace it with a link or file owned by root")
+		}
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("plugin %q: %w", name, err)
 	}
-	if err := trusted(fi, false); err != "" {
+	if err := trusted(fi, false, false); err != "" {
 		return refuse("the file "+err, "chown root and chmod go-w it")
 	}
-	dir := filepath.Dir(path)
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		dir = filepath.Dir(real)
+	dirs := []string{filepath.Dir(path)}
+	if real, err := filepath.EvalSymlinks(path); err == nil && filepath.Dir(real) != dirs[0] {
+		dirs = append(dirs, filepath.Dir(real))
 	}
-	di, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("plugin %q: %w", name, err)
-	}
-	if err := trusted(di, true); err != "" {
-		return refuse("its directory "+dir+" "+err, "move it to a directory only root (or you) can write")
+	for _, dir := range dirs {
+		di, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("plugin %q: %w", name, err)
+		}
+		if err := trusted(di, true, false); err != "" {
+			return refuse("its directory "+dir+" "+err, "move it to a directory only root (or you) can write")
+		}
 	}
 	return nil
 }
 
-// trusted says what is wrong with a file's owner or mode, or "".
-func trusted(fi os.FileInfo, isDir bool) string {
+// trusted says what is wrong with a file's owner or mode, or "". A
+// symlink's own mode means nothing; only its owner counts. A sticky
+// directory keeps others from replacing what is not theirs.
+func trusted(fi os.FileInfo, isDir, isLink bool) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return "has no owner information"
@@ -51,7 +67,7 @@ func trusted(fi os.FileInfo, isDir bool) string {
 	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
 		return fmt.Sprintf("is owned by uid %d, neither root nor you", st.Uid)
 	}
-	if fi.Mode().Perm()&0o022 != 0 && !(isDir && fi.Mode()&os.ModeSticky != 0) {
+	if !isLink && fi.Mode().Perm()&0o022 != 0 && !(isDir && fi.Mode()&os.ModeSticky != 0) {
 		return fmt.Sprintf("is writable by group or others (mode %04o)", fi.Mode().Perm())
 	}
 	return ""

@@ -131,14 +131,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageError(stderr, err)
 	}
 	rest := fs.Args()
-	if o.help || len(rest) == 0 {
+	if o.help {
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
-		if len(rest) == 0 && !o.help {
-			return core.ExitCrunFailed
-		}
 		return 0
 	}
+	if len(rest) == 0 {
+		fmt.Fprintf(stderr, "crun: no command: use run, plan, plugins, rootfs, cleanup or version (crun --help)\n")
+		return core.ExitCrunFailed
+	}
 	verb, rest := rest[0], rest[1:]
+	// rootfs has flags of its own.
+	if verb == "rootfs" {
+		return cmdRootfs(rest, stdout, stderr)
+	}
 	// ...and after it, up to the command to run.
 	if err := fs.Parse(rest); err != nil {
 		return usageError(stderr, err)

@@ -292,6 +292,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"--nosuchflag", "run", "true"}, "unknown flag: --nosuchflag"},
 		{[]string{"--plugins", "uts,uts", "run", "true"}, `listed twice`},
+		{[]string{"--plugins", "uts"}, "no command: use run, plan"},
 	}
 	for _, tt := range tests {
 		r := crun(t, tt.args...)

@@ -211,7 +211,7 @@ func runOther(sys Sys, s spec.Step) error {
 // Hint suggests what to do about a failed step, from the kernel's error.
 func Hint(err error) string {
 	switch {
-	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+	case (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)) && os.Geteuid() != 0:
 		return "run crun as root"
 	case errors.Is(err, unix.ENOENT):
 		return "check that the path exists (inside the container's root, after a root switch)"

@@ -32,8 +32,9 @@ type Launcher struct {
 	// Stderr receives the host's stderr (plugin logs).
 	Stderr io.Writer
 
-	mu   sync.Mutex
-	host *host
+	mu     sync.Mutex
+	host   *host
+	groups int // launched groups not stopped yet
 }
 
 // Launch implements core.Launcher.
@@ -47,8 +48,27 @@ func (l *Launcher) Launch(ctx context.Context, sources []core.Source, pins core.
 		return nil, err
 	}
 	group := resp.Group
-	stop := func() { _, _ = h.call(context.Background(), Request{Op: OpStop, Group: group}) }
+	l.mu.Lock()
+	l.groups++
+	l.mu.Unlock()
+	stop := func() {
+		_, _ = h.call(context.Background(), Request{Op: OpStop, Group: group})
+		l.mu.Lock()
+		l.groups--
+		l.mu.Unlock()
+	}
 	return core.NewConnections(sources, &planner{host: h}, stop), nil
+}
+
+// CloseIfIdle ends the plugin host when no plugin it launched is needed:
+// a container whose plugins have no live hooks runs without it.
+func (l *Launcher) CloseIfIdle() {
+	l.mu.Lock()
+	idle := l.groups == 0
+	l.mu.Unlock()
+	if idle {
+		l.Close()
+	}
 }
 
 // Close ends the plugin host, and with it every plugin.

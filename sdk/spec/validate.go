@@ -258,6 +258,10 @@ func absolute(what, p string) error {
 	if !path.IsAbs(p) {
 		return fmt.Errorf("%s: path %q is not absolute", what, p)
 	}
+	if path.Clean(p) != p {
+		// What a plan shows must be what it does: no "..", no "//".
+		return fmt.Errorf("%s: path %q is not clean (write %q)", what, p, path.Clean(p))
+	}
 	return nil
 }
 
