@@ -7,8 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,12 +22,17 @@ import (
 // container runs, its state file records them; the next crun, or
 // `crun cleanup`, finds state files whose owner is gone and undoes them.
 // The file also makes container names unique among running containers.
+//
+// The owner holds an exclusive flock on its state file for its whole
+// life; the kernel drops it when the owner dies, however it dies. So "is
+// the owner alive" is "is the file locked", with no pid to be reused, and
+// a cleaner holds the lock while it undoes and unlinks, so that no two
+// processes act on the same container at once.
 type State struct {
 	ContainerID string `json:"container_id"`
-	// Owner is the pid of the crun that runs the container, and
-	// OwnerStart its start time, which tells a reused pid apart.
-	Owner      int    `json:"owner"`
-	OwnerStart uint64 `json:"owner_start"`
+	// Owner is the pid of the crun that runs the container (for
+	// messages; the lock is what tells it is alive).
+	Owner int `json:"owner"`
 	// Mounts are the mounts the child makes in the host's mount
 	// namespace, in order, each recorded before it is made.
 	Mounts []HostMount `json:"mounts,omitempty"`
@@ -39,6 +43,7 @@ type State struct {
 	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
 
 	path string
+	file *os.File // open and locked while the state is ours
 }
 
 // StateDir is where state files live.
@@ -57,79 +62,105 @@ func createState(p *plan.Plan, log io.Writer) (*State, error) {
 	if err := PrivateDir(dir); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	s := &State{ContainerID: p.ContainerID, Owner: os.Getpid(), OwnerStart: processStart(os.Getpid()),
-		path: filepath.Join(dir, p.ContainerID+".json")}
+	s := &State{ContainerID: p.ContainerID, Owner: os.Getpid(), path: filepath.Join(dir, p.ContainerID+".json")}
 	for _, h := range p.HostSteps {
 		if h.Point == spec.HookAfterExit && h.Hook == nil {
 			s.AfterExit = append(s.AfterExit, h)
 		}
 	}
-	for attempt := 0; attempt < 2; attempt++ {
-		err := s.write(os.O_CREATE | os.O_EXCL)
+	for attempt := 0; attempt < 3; attempt++ {
+		err := s.publish()
 		if !errors.Is(err, os.ErrExist) {
-			return s, err
-		}
-		old, rerr := readState(s.path)
-		if rerr == nil && old.alive() {
-			return nil, fmt.Errorf("container %q is already running (crun pid %d): %w; choose another --name",
-				p.ContainerID, old.Owner, ErrNameInUse)
-		}
-		if rerr == nil {
-			if err := old.Cleanup(); err != nil {
-				return nil, fmt.Errorf("clean up after the earlier container %q: %w", p.ContainerID, err)
+			if err != nil {
+				return nil, fmt.Errorf("create state file %s: %w", s.path, err)
 			}
-			fmt.Fprintf(log, "crun: cleaned up after an earlier container %q whose crun (pid %d) was killed\n", old.ContainerID, old.Owner)
-		} else {
-			os.Remove(s.path) // unreadable: a crash mid-write
+			return s, nil
 		}
+		old, err := lockState(s.path)
+		switch {
+		case errors.Is(err, unix.EWOULDBLOCK):
+			owner := ""
+			if o, rerr := readState(s.path); rerr == nil {
+				owner = fmt.Sprintf(" (crun pid %d)", o.Owner)
+			}
+			return nil, fmt.Errorf("container %q is already running%s: %w; choose another --name", p.ContainerID, owner, ErrNameInUse)
+		case errors.Is(err, os.ErrNotExist):
+			continue // just cleaned up by someone else
+		case err != nil:
+			return nil, err
+		}
+		if err := old.Cleanup(); err != nil {
+			old.release()
+			return nil, fmt.Errorf("clean up after the earlier container %q: %w", p.ContainerID, err)
+		}
+		fmt.Fprintf(log, "crun: cleaned up after an earlier container %q whose crun (pid %d) was killed\n", old.ContainerID, old.Owner)
 	}
 	return nil, fmt.Errorf("create state file %s: it keeps coming back", s.path)
 }
 
-// write saves the state; flags add to O_WRONLY.
-func (s *State) write(flags int) error {
+// publish makes the state file appear whole and already locked: written
+// and locked under a temporary name, then linked into place (link(2)
+// fails if the name exists, like O_EXCL).
+func (s *State) publish() error {
+	f, err := os.CreateTemp(filepath.Dir(s.path), ".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return err
+	}
+	s.file = f
+	if err := s.write(); err != nil {
+		s.file, _ = nil, f.Close()
+		return err
+	}
+	if err := os.Link(f.Name(), s.path); err != nil {
+		s.file, _ = nil, f.Close()
+		return err
+	}
+	return nil
+}
+
+// write saves the state in place (the lock is on this inode).
+func (s *State) write() error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	tmp := s.path
-	if flags&os.O_EXCL == 0 {
-		// Replace atomically: a reader never sees half a file.
-		tmp = fmt.Sprintf("%s.tmp-%d", s.path, s.Owner)
-		flags |= os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|flags, 0o600)
-	if err != nil {
+	if err := s.file.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if tmp != s.path {
-		return os.Rename(tmp, s.path)
-	}
-	return nil
+	_, err = s.file.WriteAt(b, 0)
+	return err
 }
 
 // addMount records a host mount the child is about to make.
 func (s *State) addMount(m HostMount) error {
 	s.Mounts = append(s.Mounts, m)
-	return s.write(0)
+	return s.write()
 }
 
 // setCreated records the mount points made in the host's tree so far.
 func (s *State) setCreated(paths []string) error {
 	s.Created = append([]string{}, paths...)
-	return s.write(0)
+	return s.write()
 }
 
-// remove deletes the state file once everything is undone.
+// remove deletes the state file once everything is undone, then lets go
+// of the lock.
 func (s *State) remove() {
 	os.Remove(s.path)
+	s.release()
+}
+
+// release lets go of the lock (the file stays, for crun cleanup).
+func (s *State) release() {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
 }
 
 func readState(path string) (*State, error) {
@@ -145,16 +176,35 @@ func readState(path string) (*State, error) {
 	return &s, nil
 }
 
-// alive reports whether the crun that owns the state still runs.
-func (s *State) alive() bool {
-	if err := unix.Kill(s.Owner, 0); errors.Is(err, unix.ESRCH) {
-		return false
+// lockState takes the lock of the state file at path, without waiting:
+// EWOULDBLOCK means its owner runs. The returned state holds the lock.
+func lockState(path string) (*State, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
 	}
-	return processStart(s.Owner) == s.OwnerStart
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// The file may have been unlinked (cleaned) between open and lock.
+	var st1, st2 unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st1) != nil || unix.Stat(path, &st2) != nil || st1.Ino != st2.Ino {
+		f.Close()
+		return nil, os.ErrNotExist
+	}
+	s, err := readState(path)
+	if err != nil {
+		// Unreadable but unlocked: nobody will ever finish it.
+		s = &State{path: path}
+	}
+	s.file = f
+	return s, nil
 }
 
 // Cleanup undoes what the state records: unmounts (newest first) and
-// after-exit host steps; then removes the state file.
+// after-exit host steps; then removes the state file. The caller holds
+// the lock.
 func (s *State) Cleanup() error {
 	var errs []error
 	if err := undoMounts(s.Mounts); err != nil {
@@ -184,11 +234,10 @@ func CleanupStale() ([]string, error) {
 		return nil, err
 	}
 	SweepRuntimeDirs(RuntimeBase())
-	// A crun killed while it replaced its state file leaves the new copy.
-	tmps, _ := filepath.Glob(filepath.Join(StateDir(), "*.json.tmp-*"))
+	// A crun killed while it published its state leaves a temporary file.
+	tmps, _ := filepath.Glob(filepath.Join(StateDir(), ".new-*"))
 	for _, t := range tmps {
-		pid, err := strconv.Atoi(t[strings.LastIndex(t, "-")+1:])
-		if err == nil && errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Minute {
 			os.Remove(t)
 		}
 	}
@@ -196,35 +245,16 @@ func CleanupStale() ([]string, error) {
 	var cleaned []string
 	var errs []error
 	for _, p := range paths {
-		s, err := readState(p)
+		s, err := lockState(p)
 		if err != nil {
-			continue // being written by a live crun
-		}
-		if s.alive() {
-			continue
+			continue // its crun runs (or someone else is cleaning it)
 		}
 		if err := s.Cleanup(); err != nil {
+			s.release()
 			errs = append(errs, fmt.Errorf("container %q: %w", s.ContainerID, err))
 			continue
 		}
 		cleaned = append(cleaned, s.ContainerID)
 	}
 	return cleaned, errors.Join(errs...)
-}
-
-// processStart returns a process's start time (in clock ticks since boot),
-// or 0 when it cannot be read.
-func processStart(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces: count from its ")".
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(fields[19], 10, 64) // field 22: starttime
-	return v
 }
