@@ -122,7 +122,16 @@ func mount(sys Sys, m *spec.Mount, sh stepHooks) (string, error) {
 			return "", err
 		}
 	}
-	if err := sys.Mount(source, target, m.FSType, flags, m.Data); err != nil {
+	mountOn := target
+	if m.Root != "" {
+		pinned, release, err := sys.PinInRoot(m.Root, target)
+		if err != nil {
+			return "", fmt.Errorf("open the mount target %s in %s: %w", target, m.Root, err)
+		}
+		defer release()
+		mountOn = pinned
+	}
+	if err := sys.Mount(source, mountOn, m.FSType, flags, m.Data); err != nil {
 		return "", err
 	}
 	return target, nil

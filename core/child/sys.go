@@ -30,6 +30,10 @@ type Sys interface {
 	CopyFile(source, target string, mode os.FileMode) error
 	// JoinCgroup moves the calling thread into a cgroup v1 cgroup.
 	JoinCgroup(dir string) error
+	// PinInRoot opens path inside root, resolved as if root were "/",
+	// and returns a name for it that cannot be redirected any more (the
+	// kernel resolves it in one go), and a function to let it go.
+	PinInRoot(root, path string) (string, func(), error)
 }
 
 // Kernel is the real Sys.
@@ -135,6 +139,34 @@ func (Kernel) JoinCgroup(dir string) error {
 	return f.Close()
 }
 
+// PinInRoot opens the target with openat2(RESOLVE_IN_ROOT) and names it
+// /proc/self/fd/N: between ResolveInRoot and mount(2) a component could
+// have been swapped for a symlink leading out of the root (with chroot
+// and without mnt, onto the host); the open file cannot be swapped. On a
+// kernel without openat2 (before 5.6) it falls back to the path.
+func (Kernel) PinInRoot(root, path string) (string, func(), error) {
+	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unix.Close(rootFD)
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return "", nil, err
+	}
+	fd, err := unix.Openat2(rootFD, rel, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ENOSYS) {
+		return path, func() {}, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", fd), func() { unix.Close(fd) }, nil
+}
+
 // Recorder is a Sys that records calls instead of making them. Fail, when
 // set, makes the call whose record it returns true for fail with that
 // error.
@@ -167,6 +199,9 @@ func (r *Recorder) Symlink(target, link string) error {
 }
 func (r *Recorder) Touch(path string) error     { return r.record("touch %q", path) }
 func (r *Recorder) JoinCgroup(dir string) error { return r.record("join_cgroup %q", dir) }
+
+// PinInRoot returns the resolved path as it is.
+func (r *Recorder) PinInRoot(root, path string) (string, func(), error) { return path, func() {}, nil }
 func (r *Recorder) CopyFile(source, target string, mode os.FileMode) error {
 	return r.record("copy %q %q %04o", source, target, mode)
 }
