@@ -342,3 +342,30 @@ func TestSymlinkedRootfs(t *testing.T) {
 		assertNothingLeft(t, before)
 	}
 }
+
+// TestMountPointsAfterTheRootSwitch: a mount point made after the root
+// switch is inside the container's root. crun must not take its path for
+// the host's and remove the host's directory of the same name.
+func TestMountPointsAfterTheRootSwitch(t *testing.T) {
+	root := testRootfs(t)
+	hostDir := filepath.Join(t.TempDir(), "same-name")
+	if err := os.Mkdir(hostDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The same absolute path, missing inside the rootfs: the container
+	// creates it there after pivot_root.
+	inRoot := filepath.Join(root, hostDir)
+	defer os.RemoveAll(filepath.Join(root, strings.Split(hostDir, "/")[1]))
+	before := snapshot(t)
+	r := crun(t, "--plugins", "uts,pid,mnt,chroot,latetmpfs", "--rootfs", root, "-o", "latetmpfs.path="+hostDir, "run", "/bin/true")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(hostDir); err != nil {
+		t.Errorf("the host's %s is gone: crun removed a directory that was not its own (%v)", hostDir, err)
+	}
+	if _, err := os.Stat(inRoot); err != nil {
+		t.Errorf("the mount point was not made inside the rootfs at %s: %v", inRoot, err)
+	}
+	assertNothingLeft(t, before)
+}

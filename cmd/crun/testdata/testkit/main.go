@@ -7,6 +7,8 @@
 //	nostep    returns a step without any action (an unknown step kind)
 //	needsnet  returns a step that requires the net namespace, which it
 //	          does not ask for
+//	latetmpfs mounts a tmpfs at -o latetmpfs.path=DIR in the configure
+//	          phase, after any root switch
 //	exitstart exits before serving
 //	garbage   writes garbage to stdout, where the handshake belongs
 //	hang      never answers Contribute
@@ -30,7 +32,7 @@ type testPlugin struct{ name string }
 
 func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 	d := spec.Description{Name: p.name, Version: "0.0.1", Summary: "crun test plugin (" + p.name + ")"}
-	if p.name == "tmpfs" {
+	if p.name == "tmpfs" || p.name == "latetmpfs" {
 		d.Options = []spec.Option{{Name: "path", Type: spec.TypeString, Default: "/mnt/container_mnt", Help: "where to mount the tmpfs"}}
 		d.After = []string{"mnt"}
 	}
@@ -43,6 +45,11 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 		return spec.Contribution{Steps: []spec.Step{{
 			Phase: spec.PhaseMount,
 			Mount: &spec.Mount{Source: "crun_test_tmpfs", Target: req.Options["path"], FSType: "tmpfs", CreateTarget: true},
+		}}}, nil
+	case "latetmpfs":
+		return spec.Contribution{Steps: []spec.Step{{
+			Phase: spec.PhaseConfigure,
+			Mount: &spec.Mount{Source: "crun_test_late", Target: req.Options["path"], FSType: "tmpfs", CreateTarget: true},
 		}}}, nil
 	case "crash":
 		panic("testkit: crash plugin panics in Contribute, as asked")
