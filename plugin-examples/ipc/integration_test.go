@@ -70,19 +70,19 @@ func TestHostSegmentInvisible(t *testing.T) {
 	}
 
 	r := crun(t, "--plugins", "ipc", "run", "ipcs", "-m")
-	if r.code != 0 {
-		t.Fatalf("crun --plugins ipc run ipcs -m: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("crun --plugins ipc run ipcs -m: exit %d: %s", r.Code, r.Stderr)
 	}
-	if slices.Contains(ipcsIDs(r.stdout), sid) {
-		t.Errorf("with the ipc plugin the container lists the host's segment %d:\n%s", id, r.stdout)
+	if slices.Contains(ipcsIDs(r.Stdout), sid) {
+		t.Errorf("with the ipc plugin the container lists the host's segment %d:\n%s", id, r.Stdout)
 	}
 
 	r = crun(t, "run", "ipcs", "-m")
-	if r.code != 0 {
-		t.Fatalf("crun run ipcs -m: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("crun run ipcs -m: exit %d: %s", r.Code, r.Stderr)
 	}
-	if !slices.Contains(ipcsIDs(r.stdout), sid) {
-		t.Errorf("without the ipc plugin the container should list the host's segment %d (it shares the host's IPC namespace):\n%s", id, r.stdout)
+	if !slices.Contains(ipcsIDs(r.Stdout), sid) {
+		t.Errorf("without the ipc plugin the container should list the host's segment %d (it shares the host's IPC namespace):\n%s", id, r.Stdout)
 	}
 
 	remove()
@@ -99,11 +99,11 @@ func TestContainerSegmentDiesWithIt(t *testing.T) {
 	shmBefore := shmIDs(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "ipc", "run", "sh", "-c", "ipcmk -M 4096 && ipcs -m")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if len(ipcsIDs(r.stdout)) != 1 {
-		t.Errorf("want the container's own segment alone in its ipcs -m:\n%s", r.stdout)
+	if len(ipcsIDs(r.Stdout)) != 1 {
+		t.Errorf("want the container's own segment alone in its ipcs -m:\n%s", r.Stdout)
 	}
 	nothingLeft(t, before)
 	if after := shmIDs(t); !slices.Equal(after, shmBefore) {
@@ -115,8 +115,8 @@ func TestWarnsAboutDevShm(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "ipc", "run", "true")
-	if r.code != 0 || !strings.Contains(r.stderr, "crun: warning: ipc: POSIX shared memory") {
-		t.Errorf("exit %d, stderr %q: want 0 and the warning about /dev/shm", r.code, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "crun: warning: ipc: POSIX shared memory") {
+		t.Errorf("exit %d, stderr %q: want 0 and the warning about /dev/shm", r.Code, r.Stderr)
 	}
 	nothingLeft(t, before)
 }

@@ -35,11 +35,11 @@ func TestOnlyLoopback(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "net", "run", "cat", "/proc/net/dev")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if got := netDevInterfaces(r.stdout); !slices.Equal(got, []string{"lo"}) {
-		t.Errorf("with the net plugin the container sees interfaces %q, want only lo:\n%s", got, r.stdout)
+	if got := netDevInterfaces(r.Stdout); !slices.Equal(got, []string{"lo"}) {
+		t.Errorf("with the net plugin the container sees interfaces %q, want only lo:\n%s", got, r.Stdout)
 	}
 
 	host, err := os.ReadFile("/proc/net/dev")
@@ -47,10 +47,10 @@ func TestOnlyLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = crun(t, "run", "cat", "/proc/net/dev")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if got, want := netDevInterfaces(r.stdout), netDevInterfaces(string(host)); !slices.Equal(got, want) {
+	if got, want := netDevInterfaces(r.Stdout), netDevInterfaces(string(host)); !slices.Equal(got, want) {
 		t.Errorf("without the net plugin the container should see the host's interfaces %q, saw %q", want, got)
 	}
 	nothingLeft(t, before)
@@ -66,8 +66,8 @@ func TestLoopbackUp(t *testing.T) {
 	}
 	before := snapshot(t)
 	r := crun(t, "--plugins", "net", "--env", probeEnv+"=report", "run", self)
-	if want := "lo: up\ninterfaces: lo\nudp: ok\n"; r.code != 0 || r.stdout != want {
-		t.Errorf("exit %d, the probe saw %q, want %q; stderr: %s", r.code, r.stdout, want, r.stderr)
+	if want := "lo: up\ninterfaces: lo\nudp: ok\n"; r.Code != 0 || r.Stdout != want {
+		t.Errorf("exit %d, the probe saw %q, want %q; stderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -80,12 +80,12 @@ func TestIPShowsLoUp(t *testing.T) {
 	}
 	before := snapshot(t)
 	r := crun(t, "--plugins", "net", "run", "ip", "-o", "link", "show", "lo")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	// 1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 ...
-	if !regexp.MustCompile(`^1: lo: <[A-Z_,]*\bUP\b`).MatchString(r.stdout) {
-		t.Errorf("lo is not UP in the container: %q", r.stdout)
+	if !regexp.MustCompile(`^1: lo: <[A-Z_,]*\bUP\b`).MatchString(r.Stdout) {
+		t.Errorf("lo is not UP in the container: %q", r.Stdout)
 	}
 	nothingLeft(t, before)
 }
@@ -97,8 +97,8 @@ func TestPingLoopback(t *testing.T) {
 	}
 	before := snapshot(t)
 	r := crun(t, "--plugins", "net", "run", "ping", "-c1", "-W1", "127.0.0.1")
-	if r.code != 0 {
-		t.Errorf("ping 127.0.0.1 in the container: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 {
+		t.Errorf("ping 127.0.0.1 in the container: exit %d: %s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -127,7 +127,7 @@ func TestPluginLivesWithTheContainer(t *testing.T) {
 		t.Fatalf("the container printed %q (%v), want ready", line, err)
 	}
 	plugin := filepath.Join(pluginDir, "crun-plugin-net")
-	if !slices.ContainsFunc(snapshot(t).processes, func(p string) bool { return strings.HasSuffix(p, " "+plugin) }) {
+	if !slices.ContainsFunc(snapshot(t).Processes, func(p string) bool { return strings.HasSuffix(p, " "+plugin) }) {
 		t.Errorf("no %s process while the container runs: who would run its hooks?", plugin)
 	}
 	stdin.Close()

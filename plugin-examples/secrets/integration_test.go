@@ -258,14 +258,14 @@ func TestPlanHoldsOnlyThePath(t *testing.T) {
 	file := writeSecret(t, "db", content)
 	before := snapshot(t)
 	r := crun(t, "plan", "--json", "--plugins", "mnt,secrets", "-o", "secrets.db="+file, "--", "true")
-	if r.code != 0 {
-		t.Fatalf("crun plan: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("crun plan: exit %d: %s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(r.stdout, `"source": "`+file+`"`) || !strings.Contains(r.stdout, `"target": "/run/secrets/db"`) {
-		t.Errorf("the plan does not copy %s to /run/secrets/db:\n%s", file, r.stdout)
+	if !strings.Contains(r.Stdout, `"source": "`+file+`"`) || !strings.Contains(r.Stdout, `"target": "/run/secrets/db"`) {
+		t.Errorf("the plan does not copy %s to /run/secrets/db:\n%s", file, r.Stdout)
 	}
-	if strings.Contains(r.stdout+r.stderr, content) {
-		t.Errorf("the secret's content is in the plan:\n%s", r.stdout)
+	if strings.Contains(r.Stdout+r.Stderr, content) {
+		t.Errorf("the secret's content is in the plan:\n%s", r.Stdout)
 	}
 	nothingLeft(t, before)
 }
@@ -277,8 +277,8 @@ func TestSecretFlag(t *testing.T) {
 	file := writeSecret(t, "db", content)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "uts,pid,mnt,secrets", "--secret", "db="+file, "run", "sh", "-c", "cat /run/secrets/db; env")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, content) || strings.Count(r.stdout, content) != 1 {
-		t.Errorf("--secret: exit %d, stdout %q, stderr %q; want the secret once, from the file, not in env", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, content) || strings.Count(r.Stdout, content) != 1 {
+		t.Errorf("--secret: exit %d, stdout %q, stderr %q; want the secret once, from the file, not in env", r.Code, r.Stdout, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -335,8 +335,8 @@ func TestWithChroot(t *testing.T) {
 			args := append(tc.flags, "--rootfs", rootfs, "-o", "secrets.root="+rootfs, "-o", "secrets.db="+file,
 				"run", "sh", "-c", "cat /run/secrets/db; echo; stat -c %a /run/secrets/db")
 			r := crun(t, args...)
-			if r.code != 0 || r.stdout != content+"\n400\n" {
-				t.Errorf("exit %d, stdout %q, want the secret and 400; stderr: %s", r.code, r.stdout, r.stderr)
+			if r.Code != 0 || r.Stdout != content+"\n400\n" {
+				t.Errorf("exit %d, stdout %q, want the secret and 400; stderr: %s", r.Code, r.Stdout, r.Stderr)
 			}
 			if names := hostDirEntries(filepath.Join(rootfs, "run/secrets")); len(names) > 0 {
 				t.Errorf("the rootfs's /run/secrets holds %q on the host after the run", names)
@@ -347,8 +347,8 @@ func TestWithChroot(t *testing.T) {
 
 	before := snapshot(t)
 	r := crun(t, "--plugins", "mnt,chroot,secrets", "--rootfs", rootfs, "-o", "secrets.db="+file, "run", "true")
-	if r.code != 125 || !strings.Contains(r.stderr, "-o secrets.root=DIR") {
-		t.Errorf("chroot without secrets.root: exit %d, stderr %q; want 125 and advice", r.code, r.stderr)
+	if r.Code != 125 || !strings.Contains(r.Stderr, "-o secrets.root=DIR") {
+		t.Errorf("chroot without secrets.root: exit %d, stderr %q; want 125 and advice", r.Code, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -368,8 +368,8 @@ func TestRefusals(t *testing.T) {
 		{"secrets.Db=" + file, `takes keys of your choice, but "Db" is not one`},
 	} {
 		r := crun(t, "--plugins", "mnt,secrets", "-o", tc.opt, "run", "true")
-		if r.code != 125 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("-o %s: exit %d, stderr %q; want 125 and %q", tc.opt, r.code, r.stderr, tc.want)
+		if r.Code != 125 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("-o %s: exit %d, stderr %q; want 125 and %q", tc.opt, r.Code, r.Stderr, tc.want)
 		}
 	}
 	nothingLeft(t, before)

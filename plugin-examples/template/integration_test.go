@@ -15,16 +15,16 @@ func TestCrunListsThePlugin(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "plugins")
-	if r.code != 0 {
-		t.Fatalf("crun plugins: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("crun plugins: exit %d: %s", r.Code, r.Stderr)
 	}
 	for _, want := range []string{
 		"workdir " + version + " (" + filepath.Join(pluginDir, "crun-plugin-workdir") + ")",
 		`-o workdir.path=STRING, default "/"`,
 		"runs after:  chroot",
 	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("crun plugins does not show %q:\n%s", want, r.stdout)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("crun plugins does not show %q:\n%s", want, r.Stdout)
 		}
 	}
 	nothingLeft(t, before)
@@ -35,14 +35,14 @@ func TestRunStartsInTheDirectory(t *testing.T) {
 	before := snapshot(t)
 	// /bin/pwd asks the kernel (getcwd); echo shows the environment.
 	r := crun(t, "--plugins", "workdir", "-o", "workdir.path=/usr/share/", "run", "sh", "-c", `/bin/pwd; echo "PWD=$PWD"`)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if want := "/usr/share\nPWD=/usr/share\n"; r.stdout != want {
-		t.Errorf("got %q, want %q", r.stdout, want)
+	if want := "/usr/share\nPWD=/usr/share\n"; r.Stdout != want {
+		t.Errorf("got %q, want %q", r.Stdout, want)
 	}
-	if r.stderr != "" {
-		t.Errorf("unexpected stderr: %s", r.stderr)
+	if r.Stderr != "" {
+		t.Errorf("unexpected stderr: %s", r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -51,11 +51,11 @@ func TestRelativePathWarns(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "workdir", "-o", "workdir.path=usr", "run", "/bin/pwd")
-	if r.code != 0 || r.stdout != "/usr\n" {
-		t.Fatalf("exit %d, stdout %q, want /usr: %s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || r.Stdout != "/usr\n" {
+		t.Fatalf("exit %d, stdout %q, want /usr: %s", r.Code, r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, `crun: warning: workdir: path "usr" is relative`) {
-		t.Errorf("no warning about the relative path: %s", r.stderr)
+	if !strings.Contains(r.Stderr, `crun: warning: workdir: path "usr" is relative`) {
+		t.Errorf("no warning about the relative path: %s", r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -64,14 +64,14 @@ func TestBadPathIsRefused(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "workdir", "-o", "workdir.path=", "run", "true")
-	if r.code != 125 || !strings.Contains(r.stderr, `plugin "workdir"`) || !strings.Contains(r.stderr, "option path is empty") {
-		t.Errorf("exit %d, stderr %q: want 125 and the plugin's message", r.code, r.stderr)
+	if r.Code != 125 || !strings.Contains(r.Stderr, `plugin "workdir"`) || !strings.Contains(r.Stderr, "option path is empty") {
+		t.Errorf("exit %d, stderr %q: want 125 and the plugin's message", r.Code, r.Stderr)
 	}
 	// A directory that does not exist is the kernel's to refuse, when
 	// crun's init runs the step.
 	r = crun(t, "--plugins", "workdir", "-o", "workdir.path=/nonexistent/crun-example", "run", "true")
-	if r.code != 125 || !strings.Contains(r.stderr, "chdir") {
-		t.Errorf("exit %d, stderr %q: want 125 and the failed chdir", r.code, r.stderr)
+	if r.Code != 125 || !strings.Contains(r.Stderr, "chdir") {
+		t.Errorf("exit %d, stderr %q: want 125 and the failed chdir", r.Code, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
@@ -96,8 +96,8 @@ func TestInsideTheRootfs(t *testing.T) {
 	}
 	before := snapshot(t)
 	r := crun(t, "--plugins", "mnt,chroot,workdir", "--rootfs", rootfs, "-o", "workdir.path="+only, "run", "pwd")
-	if r.code != 0 || r.stdout != only+"\n" {
-		t.Errorf("exit %d, stdout %q, want %s: %s", r.code, r.stdout, only, r.stderr)
+	if r.Code != 0 || r.Stdout != only+"\n" {
+		t.Errorf("exit %d, stdout %q, want %s: %s", r.Code, r.Stdout, only, r.Stderr)
 	}
 	nothingLeft(t, before)
 }
