@@ -71,9 +71,15 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		signal.Notify(signals, ForwardedSignals...)
 		close(notified)
 	}()
+	// Stop forwarding on the way out, without waiting for it: signal.Stop
+	// waits for the runtime's signal loop to go idle, up to half a
+	// millisecond that a crun about to exit need not spend. The container
+	// is gone by then; a signal caught meanwhile is dropped.
 	defer func() {
-		<-notified
-		signal.Stop(signals)
+		go func() {
+			<-notified
+			signal.Stop(signals)
+		}()
 	}()
 
 	s, err := e.Prepare(ctx, req)
