@@ -1,20 +1,26 @@
 package core
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/spec"
 )
 
 // The plan cache. Plugins are planners whose contributions depend only on
@@ -35,7 +41,21 @@ import (
 // entry is ignored and rewritten.
 
 // cacheFormat changes whenever the key or the entry layout does.
-const cacheFormat = 1
+const cacheFormat = 2
+
+// An entry is four lines: a header, the fingerprints of the host paths
+// the plan depends on (JSON), the plan (JSON), and the part of it crun's
+// init needs (JSON, see plan.ForChild), which is sent to the init as it
+// is. The header holds what cloning the child takes (its namespaces, and
+// whether it must be created in a cgroup), so that a run can start
+// crun's init from it at once, while it decodes and checks the plan: the
+// init's Go runtime starts on another CPU in the meantime.
+//
+//	crun-plan-cache 2 namespaces=mnt,uts,pid clone-into-cgroup=no
+//	{"/sys/fs/cgroup/pids":"dir:...",...}
+//	{"format_version":1,...}
+//	{"format_version":1,"steps":[...],...}
+const cacheMagic = "crun-plan-cache"
 
 // placeholderID stands for the container id in a cached plan.
 const placeholderID = "crun-cached-plan-id-0c7f"
@@ -43,55 +63,54 @@ const placeholderID = "crun-cached-plan-id-0c7f"
 // CacheDir is where plan cache entries live.
 func CacheDir() string { return filepath.Join(RuntimeBase(), "cache") }
 
-// cacheEntry is one cached plan.
-type cacheEntry struct {
-	Format int             `json:"format"`
-	Plan   json.RawMessage `json:"plan"`
-	// Fingerprints of the plan's DependsOn paths when it was made.
-	Fingerprints map[string]string `json:"fingerprints"`
-}
-
 // cacheKey hashes everything a plan is made of, except the host paths
-// that entries check for themselves.
+// that entries check for themselves. Each value goes into the hash with
+// its length first, so that no two different inputs hash the same bytes.
 func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
-	type pluginID struct {
-		Name, Origin, Identity string
+	h := sha256.New()
+	put := func(values ...string) {
+		var n [binary.MaxVarintLen64]byte
+		for _, v := range values {
+			h.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))])
+			h.Write([]byte(v))
+		}
 	}
-	var plugins []pluginID
+	list := func(name string, values []string) {
+		put(name, strconv.Itoa(len(values)))
+		put(values...)
+	}
+	put("format", strconv.Itoa(cacheFormat))
+	// crun's own binary makes the plan format and the built-ins.
+	put("crun", fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")))
+	put("plugins", strconv.Itoa(len(sources)))
 	for _, s := range sources {
-		id := pluginID{Name: s.Name, Origin: s.Origin}
+		id := ""
 		if s.Origin != BuiltinOrigin {
 			// A third-party plugin's plan is its binary's.
-			id.Identity = fileIdentity(s.Origin)
+			id = fileIdentity(s.Origin)
 		}
-		plugins = append(plugins, id)
+		put(s.Name, s.Origin, id)
 	}
-	key := struct {
-		Format   int
-		Crun     string
-		Host     string
-		Plugins  []pluginID
-		Options  []Option
-		Command  []string
-		Env      []string
-		BaseEnv  []string
-		HostEnv  bool
-		Timeout  string
-		Builtins []string
-		// A changed pin must be checked against the plugin again.
-		Pins Pins
-	}{cacheFormat, fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")), plugins, req.Options, req.Command, req.Env, baseEnv, req.HostEnv,
-		e.CallTimeout.String(), e.Builtins, e.Pins}
-	b, err := json.Marshal(key)
-	if err != nil {
-		return "", err
+	put("options", strconv.Itoa(len(req.Options)))
+	for _, o := range req.Options {
+		put(o.Plugin, o.Key, o.Value, o.Flag)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	list("command", req.Command)
+	list("env", req.Env)
+	list("base-env", baseEnv)
+	put("host-env", strconv.FormatBool(req.HostEnv), "timeout", e.CallTimeout.String())
+	list("builtins", e.Builtins)
+	// A changed pin must be checked against the plugin again.
+	pinned := slices.Sorted(maps.Keys(e.Pins))
+	put("pins", strconv.Itoa(len(pinned)))
+	for _, name := range pinned {
+		put(name, e.Pins[name])
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // fileIdentity identifies a file's content without reading it: a rebuilt
@@ -150,9 +169,19 @@ func fingerprint(path string) string {
 	return fp
 }
 
-// loadCachedPlan returns the cached plan for key with the container id
-// filled in, or nil when there is no usable entry.
-func loadCachedPlan(key, containerID string) *plan.Plan {
+// cacheHit is a cache entry read but not yet trusted: its header is
+// enough to clone the child; its plan is used once checked.
+type cacheHit struct {
+	key  string
+	body []byte
+	// From the header.
+	namespaces      []spec.Namespace
+	cloneIntoCgroup bool
+}
+
+// readCacheEntry returns the entry for key, or nil when there is none
+// with a well-formed header.
+func readCacheEntry(key string) *cacheHit {
 	if PrivateDir(CacheDir()) != nil {
 		return nil // not ours to trust: plan afresh
 	}
@@ -160,20 +189,97 @@ func loadCachedPlan(key, containerID string) *plan.Plan {
 	if err != nil {
 		return nil
 	}
-	var entry cacheEntry
-	if err := json.Unmarshal(b, &entry); err != nil || entry.Format != cacheFormat {
-		return nil // corrupt, truncated or old: planned again and rewritten
-	}
-	for path, fp := range entry.Fingerprints {
-		if fingerprint(path) != fp {
-			return nil
-		}
-	}
-	p, err := withContainerID(entry.Plan, containerID)
-	if err != nil || p.Validate() != nil {
+	header, body, ok := bytes.Cut(b, []byte("\n"))
+	if !ok {
 		return nil
 	}
-	return p
+	hit := &cacheHit{key: key, body: body}
+	if !hit.parseHeader(string(header)) {
+		return nil
+	}
+	return hit
+}
+
+// entryLines are the JSON lines of an entry, after its header.
+const entryLines = 3
+
+func (h *cacheHit) parseHeader(line string) bool {
+	f := strings.Fields(line)
+	if len(f) != 4 || f[0] != cacheMagic || f[1] != strconv.Itoa(cacheFormat) {
+		return false
+	}
+	names, ok := strings.CutPrefix(f[2], "namespaces=")
+	if !ok {
+		return false
+	}
+	if names != "" {
+		for _, n := range strings.Split(names, ",") {
+			if !slices.Contains(spec.Namespaces, spec.Namespace(n)) {
+				return false
+			}
+			h.namespaces = append(h.namespaces, spec.Namespace(n))
+		}
+	}
+	switch f[3] {
+	case "clone-into-cgroup=yes":
+		h.cloneIntoCgroup = true
+	case "clone-into-cgroup=no":
+	default:
+		return false
+	}
+	return true
+}
+
+// cacheHeader is the header line of an entry for p.
+func cacheHeader(p *plan.Plan) string {
+	names := make([]string, len(p.Namespaces))
+	for i, ns := range p.Namespaces {
+		names[i] = string(ns)
+	}
+	into := "no"
+	if p.CloneIntoCgroup != "" {
+		into = "yes"
+	}
+	return fmt.Sprintf("%s %d namespaces=%s clone-into-cgroup=%s\n", cacheMagic, cacheFormat, strings.Join(names, ","), into)
+}
+
+// plan returns the entry's plan with the container id filled in, and
+// the JSON of its child part, or nil when it is not usable: corrupt,
+// truncated, made from host paths that changed since, or not what its
+// header says.
+func (h *cacheHit) plan(containerID string) (*plan.Plan, []byte) {
+	if strings.Contains(containerID, `"`) || strings.Contains(containerID, `\`) {
+		return nil, nil // not JSON-safe (validContainerID refuses these)
+	}
+	lines := bytes.Split(h.body, []byte("\n"))
+	if len(lines) != entryLines+1 || len(lines[entryLines]) != 0 {
+		return nil, nil // truncated, or not ours
+	}
+	var fingerprints map[string]string
+	if json.Unmarshal(lines[0], &fingerprints) != nil {
+		return nil, nil
+	}
+	for path, fp := range fingerprints {
+		if fingerprint(path) != fp {
+			return nil, nil
+		}
+	}
+	id := []byte(containerID)
+	p, err := plan.Decode(bytes.ReplaceAll(lines[1], []byte(placeholderID), id))
+	if err != nil || p.Validate() != nil || !h.matches(p) {
+		return nil, nil // corrupt, or made by another crun: planned again and rewritten
+	}
+	child := bytes.ReplaceAll(lines[2], []byte(placeholderID), id)
+	if !json.Valid(child) {
+		return nil, nil
+	}
+	return p, child
+}
+
+// matches tells whether a child cloned as the header says is the child
+// the plan needs.
+func (h *cacheHit) matches(p *plan.Plan) bool {
+	return slices.Equal(h.namespaces, p.Namespaces) && h.cloneIntoCgroup == (p.CloneIntoCgroup != "")
 }
 
 // maxCacheEntries bounds the cache: past it, the older half goes.
@@ -186,17 +292,17 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 		return err
 	}
 	trimCache()
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	entry := cacheEntry{Format: cacheFormat, Plan: raw, Fingerprints: map[string]string{}}
+	fingerprints := map[string]string{}
 	for _, path := range p.DependsOn {
-		entry.Fingerprints[path] = fingerprint(path)
+		fingerprints[path] = fingerprint(path)
 	}
-	b, err := json.Marshal(entry)
-	if err != nil {
-		return err
+	b := []byte(cacheHeader(p))
+	for _, v := range []any{fingerprints, p, p.ForChild()} {
+		line, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
 	}
 	// Concurrent runs may store the same key: each writes its own
 	// temporary file and the last rename wins, whole.
@@ -254,10 +360,13 @@ func trimCache() {
 	}
 }
 
-// withContainerID decodes a plan, replacing the placeholder id.
-func withContainerID(raw []byte, id string) (*plan.Plan, error) {
+// withContainerID decodes a plan, replacing the placeholder id; it also
+// returns the JSON it decoded.
+func withContainerID(raw []byte, id string) (*plan.Plan, []byte, error) {
 	if strings.Contains(id, `"`) || strings.Contains(id, `\`) {
-		return nil, errors.New("container id not JSON-safe")
+		return nil, nil, errors.New("container id not JSON-safe")
 	}
-	return plan.Decode([]byte(strings.ReplaceAll(string(raw), placeholderID, id)))
+	b := bytes.ReplaceAll(raw, []byte(placeholderID), []byte(id))
+	p, err := plan.Decode(b)
+	return p, b, err
 }

@@ -75,6 +75,9 @@ type Session struct {
 	options map[string]map[string]string
 	descs   map[string]spec.Description
 	reports io.Writer // where host steps' reports go
+	// childPlanJSON is Plan.ForChild() as JSON, when the cache had it:
+	// sent to the child as it is.
+	childPlanJSON []byte
 	// clonedInto is the cgroup the child was created in, if it was.
 	clonedInto string
 	// FromCache: the plan came from the cache, no plugin was launched.
@@ -147,7 +150,24 @@ func (e *Engine) Resolve(names []string) ([]Source, error) {
 
 // Prepare resolves and launches the plugins and builds the validated plan.
 // Nothing on the host has changed when it returns, whatever it returns.
-func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err error) {
+func (e *Engine) Prepare(ctx context.Context, req Request) (*Session, error) {
+	in, err := e.resolveRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return e.prepare(ctx, in, in.lookup())
+}
+
+// resolved is a request with its container id, plugins, base environment
+// and cache key worked out: what planning starts from.
+type resolved struct {
+	req      Request
+	sources  []Source
+	base     []string
+	cacheKey string // "" when the plan is not to be cached
+}
+
+func (e *Engine) resolveRequest(req Request) (*resolved, error) {
 	if req.ContainerID == "" {
 		req.ContainerID = NewContainerID()
 	} else if err := validContainerID(req.ContainerID); err != nil {
@@ -157,24 +177,42 @@ func (e *Engine) Prepare(ctx context.Context, req Request) (_ *Session, err erro
 	if err != nil {
 		return nil, err
 	}
-	base := baseEnv(req.HostEnv)
+	in := &resolved{req: req, sources: sources, base: baseEnv(req.HostEnv)}
+	if e.Cache && len(sources) > 0 {
+		// A key that cannot be made only means planning afresh.
+		in.cacheKey, _ = e.cacheKey(req, sources, in.base)
+	}
+	return in, nil
+}
+
+// lookup reads the cache entry of a request, not yet checked.
+func (in *resolved) lookup() *cacheHit {
+	if in.cacheKey == "" {
+		return nil
+	}
+	return readCacheEntry(in.cacheKey)
+}
+
+// prepare builds the session of a resolved request: from the cache entry
+// hit when it is usable (no plugin process), from the plugins otherwise.
+func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *Session, err error) {
+	req, sources, base := in.req, in.sources, in.base
 	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard}
 
 	// A plan made before from the same inputs needs no plugin process.
-	var cacheKey string
-	if e.Cache && len(sources) > 0 {
-		if cacheKey, err = e.cacheKey(req, sources, base); err == nil {
-			if p := loadCachedPlan(cacheKey, req.ContainerID); p != nil {
-				s.Plan, s.FromCache = p, true
-				return s, nil
-			}
+	if hit != nil {
+		if p, raw := hit.plan(req.ContainerID); p != nil {
+			s.Plan, s.childPlanJSON, s.FromCache = p, raw, true
+			return s, nil
 		}
+	}
+	if in.cacheKey != "" {
 		// Plan with the placeholder id, so the plan can be cached.
 		realID := req.ContainerID
 		req.ContainerID = placeholderID
 		defer func() {
 			if err == nil && s.Plan.ContainerID == placeholderID {
-				s.Plan, err = e.finishCached(cacheKey, s, realID)
+				s.Plan, err = e.finishCached(in.cacheKey, s, realID)
 			}
 		}()
 	}
@@ -291,7 +329,8 @@ func (e *Engine) finishCached(key string, s *Session, id string) (*plan.Plan, er
 	if err != nil {
 		return nil, err
 	}
-	return withContainerID(raw, id)
+	p, _, err := withContainerID(raw, id)
+	return p, err
 }
 
 // checkDescription holds a plugin to its name and a valid description.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/child"
+	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -82,11 +85,28 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		}()
 	}()
 
-	s, err := e.Prepare(ctx, req)
+	in, err := e.resolveRequest(req)
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
+		stopTimeout: req.StopTimeout}
+	hit := in.lookup()
+	if hit != nil && !hit.cloneIntoCgroup {
+		// A cached plan says how to clone the child: start crun's init
+		// now, so that its start-up overlaps with checking the plan,
+		// the state file and the before-clone host steps. It does
+		// nothing until it has its plan; on every path that does not
+		// hand it over, it is killed.
+		r.startEarly(hit.namespaces)
+		defer r.discardEarly()
+	}
+	s, err := e.prepare(ctx, in, hit)
 	if err != nil {
 		return ExitCrunFailed, err
 	}
 	defer s.Close()
+	r.session = s
 	s.reports = warn
 	for _, w := range s.Plan.Warnings {
 		fmt.Fprintf(warn, "crun: warning: %s: %s\n", w.Plugin, w.Message)
@@ -120,8 +140,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 			fmt.Fprintf(warn, "crun: trace: plan made by the plugins, cached for the next run\n")
 		}
 	}
-	r := &parentRun{session: s, stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, state: state,
-		stopTimeout: req.StopTimeout}
+	r.state = state
 	return r.run(ctx)
 }
 
@@ -152,6 +171,16 @@ type parentRun struct {
 	created   []string
 	childRoot string // the child's root as a host path, after a chroot
 	terminal  int    // the terminal handed to the container, or -1
+	// early is crun's init started from a cached plan's header, before
+	// the plan was checked (startEarly), until run takes it.
+	early *startedChild
+}
+
+// startedChild is crun's init, started, waiting for its plan.
+type startedChild struct {
+	cmd        *exec.Cmd
+	sock       *os.File
+	namespaces []spec.Namespace
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -190,15 +219,32 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		}
 	}()
 
+	// An early child is the container's only if it was cloned as the
+	// plan says (the cache entry's header could lie).
+	early := r.takeEarly()
+	if early != nil && !slices.Equal(early.namespaces, p.Namespaces) {
+		r.discard(early)
+		early = nil
+	}
 	if err := s.runHostSteps(ctx, spec.HookBeforeClone, 0, r.tracef); err != nil {
+		r.discard(early)
 		return ExitCrunFailed, err
 	}
 	if sig := r.interruptedBeforeClone(); sig != 0 {
+		r.discard(early)
 		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
-	cmd, sock, err := r.startChild()
-	if err != nil {
-		return ExitCrunFailed, err
+	var cmd *exec.Cmd
+	var sock *os.File
+	if early != nil {
+		r.tracef("crun init was started early, from the cached plan's header, while the plan was checked")
+		cmd, sock = early.cmd, early.sock
+	} else {
+		c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)
+		if err != nil {
+			return ExitCrunFailed, err
+		}
+		cmd, sock = c.cmd, c.sock
 	}
 	defer sock.Close()
 	r.mu.Lock()
@@ -212,7 +258,13 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	for _, h := range p.HostSteps {
 		afterClone = afterClone || h.Point == spec.HookAfterClone
 	}
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: p, Go: !afterClone, Trace: r.trace}); err != nil {
+	planJSON := s.childPlanJSON
+	if planJSON == nil {
+		if planJSON, err = json.Marshal(p.ForChild()); err != nil {
+			return r.abort(cmd, err)
+		}
+	}
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: planJSON, Go: !afterClone, Trace: r.trace}); err != nil {
 		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
 	}
 	if afterClone {
@@ -345,11 +397,10 @@ func (r *parentRun) recordHostMount(m child.Message) error {
 
 // startChild clones crun's init into the plan's namespaces. The child's
 // end of the protocol socket becomes its fd 3.
-func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
-	p := r.session.Plan
+func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*startedChild, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
+		return nil, fmt.Errorf("socketpair: %w", err)
 	}
 	parentEnd := os.NewFile(uintptr(fds[0]), "crun-parent")
 	childEnd := os.NewFile(uintptr(fds[1]), "crun-child")
@@ -364,7 +415,7 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 		Stderr:     r.stdio.Err,
 		ExtraFiles: []*os.File{childEnd},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: child.CloneFlags(p.Namespaces),
+			Cloneflags: child.CloneFlags(namespaces),
 			// The container does not outlive a killed crun.
 			Pdeathsig: syscall.SIGKILL,
 		},
@@ -374,20 +425,70 @@ func (r *parentRun) startChild() (*exec.Cmd, *os.File, error) {
 		cmd.SysProcAttr.Ctty = fd
 		r.terminal = fd
 	}
-	err = r.start(cmd)
+	err = r.start(cmd, cloneInto)
 	if err != nil {
 		parentEnd.Close()
-		flags := strings.Join(p.CloneFlags, "|")
+		if r.terminal >= 0 {
+			reclaimTerminal(r.terminal)
+			r.terminal = -1
+		}
+		var names []string
+		for _, ns := range namespaces {
+			names = append(names, plan.CloneFlagName(ns))
+		}
+		flags := strings.Join(names, "|")
 		if flags == "" {
-			return nil, nil, fmt.Errorf("start crun init: %w", err)
+			return nil, fmt.Errorf("start crun init: %w", err)
 		}
 		hint := ""
 		if errors.Is(err, unix.EPERM) {
 			hint = ": run crun as root (new namespaces need CAP_SYS_ADMIN)"
 		}
-		return nil, nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
+		return nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
 	}
-	return cmd, parentEnd, nil
+	return &startedChild{cmd: cmd, sock: parentEnd, namespaces: namespaces}, nil
+}
+
+// startEarly starts crun's init before the plan is known for sure (from
+// a cache entry's header), so that its start-up overlaps with checking
+// the plan. The child does nothing until it has its plan; run takes it
+// (takeEarly), or it is discarded. A failure is not reported: the child
+// is then started the usual way, which reports it. (Starting it from
+// another goroutine, to overlap the clone too, measured slower: the
+// extra thread costs more than the clone.)
+func (r *parentRun) startEarly(namespaces []spec.Namespace) {
+	c, err := r.startChild(namespaces, "")
+	if err != nil {
+		r.tracef("could not start crun init early (%v): starting it after the checks", err)
+		return
+	}
+	r.early = c
+}
+
+// takeEarly returns the early child, if there is one, for run to use.
+func (r *parentRun) takeEarly() *startedChild {
+	c := r.early
+	r.early = nil
+	return c
+}
+
+// discardEarly discards the early child, if run did not take it.
+func (r *parentRun) discardEarly() { r.discard(r.takeEarly()) }
+
+// discard kills and reaps a child that has not had its plan, and takes
+// the terminal back.
+func (r *parentRun) discard(c *startedChild) {
+	if c == nil {
+		return
+	}
+	r.tracef("crun init, started early, discarded")
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	_ = c.cmd.Wait()
+	c.sock.Close()
+	if r.terminal >= 0 {
+		reclaimTerminal(r.terminal)
+		r.terminal = -1
+	}
 }
 
 // initPath is the executable of the child init: crun-init beside crun's
@@ -407,8 +508,7 @@ func initPath() string {
 // instruction where the kernel can (clone3 with CLONE_INTO_CGROUP, cgroup
 // v2); otherwise it clones normally, and the plugin's after-clone host
 // step attaches the child while it waits.
-func (r *parentRun) start(cmd *exec.Cmd) error {
-	dir := r.session.Plan.CloneIntoCgroup
+func (r *parentRun) start(cmd *exec.Cmd, dir string) error {
 	if dir == "" {
 		return cmd.Start()
 	}

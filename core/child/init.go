@@ -1,6 +1,7 @@
 package child
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -40,7 +41,11 @@ func Main() int {
 		// The parent is gone or broken: there is nobody to report to.
 		return ExitCrunFailed
 	}
-	p := m.Plan
+	p := new(plan.Plan)
+	if err := json.Unmarshal(m.Plan, p); err != nil {
+		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init", Err: "decode the plan: " + err.Error(), ExitCode: ExitCrunFailed})
+		return ExitCrunFailed
+	}
 	if len(p.Command) == 0 {
 		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init", Err: "the plan has no command", ExitCode: ExitCrunFailed})
 		return ExitCrunFailed

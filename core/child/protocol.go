@@ -9,7 +9,7 @@
 //
 //	parent (crun)                          child (crun init, new namespaces)
 //	  |  clone /proc/self/exe as crun-init     |
-//	  |--- plan {plan} ----------------------->|  reads the plan, then blocks
+//	  |--- plan {plan.ForChild} -------------->|  reads the plan, then blocks
 //	  |  host steps at after-clone             |
 //	  |  (cgroup attach, hooks, id maps)       |
 //	  |--- go {trace} ------------------------>|  (or "plan" carries go:true,
@@ -27,6 +27,10 @@
 //	  |<-- exec -------------------------------|  about to execve
 //	  |<-- EOF --------------------------------|  execve succeeded
 //
+// The child may be cloned before the parent has checked its plan (from a
+// cached plan's header): it waits for "plan" whatever the parent does
+// meanwhile, and a parent that changes its mind kills it.
+//
 // If the parent's end reaches EOF before "go", the parent is gone and the
 // child exits without doing anything. EOF after "exec" means the command
 // runs; EOF before it means the init died (killed, crashed) first.
@@ -41,8 +45,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/crun-project/crun/core/plan"
 )
 
 // ProcessName is argv[0] of the child init: it tells crun's main to run
@@ -71,8 +73,10 @@ const (
 type Message struct {
 	Type string `json:"type"`
 
-	// plan
-	Plan *plan.Plan `json:"plan,omitempty"`
+	// plan: the plan's JSON (plan.Plan), kept raw so that a parent can
+	// send the bytes it already has, and so that encoding the other
+	// messages does not build encoders for every plan type.
+	Plan json.RawMessage `json:"plan,omitempty"`
 
 	// go: Trace asks the child to report every step on its stderr too.
 	Trace bool `json:"trace,omitempty"`

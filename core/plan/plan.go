@@ -53,6 +53,20 @@ type Plan struct {
 	Warnings []Warning `json:"warnings"`
 }
 
+// ForChild is the part of the plan crun's init needs: the namespaces, the
+// steps (without their explanations), the command and its environment.
+// Sending only that keeps what the init decodes, before its first step,
+// small.
+func (p *Plan) ForChild() *Plan {
+	c := &Plan{FormatVersion: p.FormatVersion, ContainerID: p.ContainerID, Namespaces: p.Namespaces,
+		Command: p.Command, Env: p.Env, ReapingInit: p.ReapingInit, Steps: make([]Step, len(p.Steps))}
+	for i, s := range p.Steps {
+		s.Why, s.Requires = "", nil
+		c.Steps[i] = s
+	}
+	return c
+}
+
 // Plugin records who took part in the plan.
 type Plugin struct {
 	Name    string `json:"name"`
