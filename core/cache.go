@@ -43,18 +43,16 @@ import (
 // cacheFormat changes whenever the key or the entry layout does.
 const cacheFormat = 2
 
-// An entry is four lines: a header, the fingerprints of the host paths
-// the plan depends on (JSON), the plan (JSON), and the part of it crun's
-// init needs (JSON, see plan.ForChild), which is sent to the init as it
-// is. The header holds what cloning the child takes (its namespaces, and
-// whether it must be created in a cgroup), so that a run can start
-// crun's init from it at once, while it decodes and checks the plan: the
-// init's Go runtime starts on another CPU in the meantime.
+// An entry is three lines: a header, the fingerprints of the host paths
+// the plan depends on (JSON), and the plan (JSON). The header holds what
+// cloning the child takes (its namespaces, and whether it must be created
+// in a cgroup), so that a run can start crun's init from it at once,
+// while it decodes and checks the plan: the init's Go runtime starts on
+// another CPU in the meantime.
 //
 //	crun-plan-cache 2 namespaces=mnt,uts,pid clone-into-cgroup=no
 //	{"/sys/fs/cgroup/pids":"dir:...",...}
 //	{"format_version":1,...}
-//	{"format_version":1,"steps":[...],...}
 const cacheMagic = "crun-plan-cache"
 
 // placeholderID stands for the container id in a cached plan.
@@ -201,7 +199,7 @@ func readCacheEntry(key string) *cacheHit {
 }
 
 // entryLines are the JSON lines of an entry, after its header.
-const entryLines = 3
+const entryLines = 2
 
 func (h *cacheHit) parseHeader(line string) bool {
 	f := strings.Fields(line)
@@ -243,37 +241,28 @@ func cacheHeader(p *plan.Plan) string {
 	return fmt.Sprintf("%s %d namespaces=%s clone-into-cgroup=%s\n", cacheMagic, cacheFormat, strings.Join(names, ","), into)
 }
 
-// plan returns the entry's plan with the container id filled in, and
-// the JSON of its child part, or nil when it is not usable: corrupt,
-// truncated, made from host paths that changed since, or not what its
-// header says.
-func (h *cacheHit) plan(containerID string) (*plan.Plan, []byte) {
-	if strings.Contains(containerID, `"`) || strings.Contains(containerID, `\`) {
-		return nil, nil // not JSON-safe (validContainerID refuses these)
-	}
+// plan returns the entry's plan with the container id filled in, or nil
+// when it is not usable: corrupt, truncated, made from host paths that
+// changed since, or not what its header says.
+func (h *cacheHit) plan(containerID string) *plan.Plan {
 	lines := bytes.Split(h.body, []byte("\n"))
 	if len(lines) != entryLines+1 || len(lines[entryLines]) != 0 {
-		return nil, nil // truncated, or not ours
+		return nil // truncated, or not ours
 	}
 	var fingerprints map[string]string
 	if json.Unmarshal(lines[0], &fingerprints) != nil {
-		return nil, nil
+		return nil
 	}
 	for path, fp := range fingerprints {
 		if fingerprint(path) != fp {
-			return nil, nil
+			return nil
 		}
 	}
-	id := []byte(containerID)
-	p, err := plan.Decode(bytes.ReplaceAll(lines[1], []byte(placeholderID), id))
+	p, err := withContainerID(lines[1], containerID)
 	if err != nil || p.Validate() != nil || !h.matches(p) {
-		return nil, nil // corrupt, or made by another crun: planned again and rewritten
+		return nil // corrupt, or made by another crun: planned again and rewritten
 	}
-	child := bytes.ReplaceAll(lines[2], []byte(placeholderID), id)
-	if !json.Valid(child) {
-		return nil, nil
-	}
-	return p, child
+	return p
 }
 
 // matches tells whether a child cloned as the header says is the child
@@ -297,7 +286,7 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 		fingerprints[path] = fingerprint(path)
 	}
 	b := []byte(cacheHeader(p))
-	for _, v := range []any{fingerprints, p, p.ForChild()} {
+	for _, v := range []any{fingerprints, p} {
 		line, err := json.Marshal(v)
 		if err != nil {
 			return err
@@ -360,13 +349,10 @@ func trimCache() {
 	}
 }
 
-// withContainerID decodes a plan, replacing the placeholder id; it also
-// returns the JSON it decoded.
-func withContainerID(raw []byte, id string) (*plan.Plan, []byte, error) {
+// withContainerID decodes a plan, replacing the placeholder id.
+func withContainerID(raw []byte, id string) (*plan.Plan, error) {
 	if strings.Contains(id, `"`) || strings.Contains(id, `\`) {
-		return nil, nil, errors.New("container id not JSON-safe")
+		return nil, errors.New("container id not JSON-safe")
 	}
-	b := bytes.ReplaceAll(raw, []byte(placeholderID), []byte(id))
-	p, err := plan.Decode(b)
-	return p, b, err
+	return plan.Decode(bytes.ReplaceAll(raw, []byte(placeholderID), []byte(id)))
 }

@@ -75,9 +75,6 @@ type Session struct {
 	options map[string]map[string]string
 	descs   map[string]spec.Description
 	reports io.Writer // where host steps' reports go
-	// childPlanJSON is Plan.ForChild() as JSON, when the cache had it:
-	// sent to the child as it is.
-	childPlanJSON []byte
 	// clonedInto is the cgroup the child was created in, if it was.
 	clonedInto string
 	// FromCache: the plan came from the cache, no plugin was launched.
@@ -201,8 +198,8 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 
 	// A plan made before from the same inputs needs no plugin process.
 	if hit != nil {
-		if p, raw := hit.plan(req.ContainerID); p != nil {
-			s.Plan, s.childPlanJSON, s.FromCache = p, raw, true
+		if p := hit.plan(req.ContainerID); p != nil {
+			s.Plan, s.FromCache = p, true
 			return s, nil
 		}
 	}
@@ -329,8 +326,7 @@ func (e *Engine) finishCached(key string, s *Session, id string) (*plan.Plan, er
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := withContainerID(raw, id)
-	return p, err
+	return withContainerID(raw, id)
 }
 
 // checkDescription holds a plugin to its name and a valid description.

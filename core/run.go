@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -258,13 +257,11 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	for _, h := range p.HostSteps {
 		afterClone = afterClone || h.Point == spec.HookAfterClone
 	}
-	planJSON := s.childPlanJSON
-	if planJSON == nil {
-		if planJSON, err = json.Marshal(p.ForChild()); err != nil {
-			return r.abort(cmd, err)
-		}
+	wire, err := plan.EncodeForChild(p)
+	if err != nil {
+		return r.abort(cmd, err)
 	}
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: planJSON, Go: !afterClone, Trace: r.trace}); err != nil {
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone, Trace: r.trace}); err != nil {
 		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
 	}
 	if afterClone {

@@ -165,7 +165,7 @@ func TestCorruptCacheEntryIsRewritten(t *testing.T) {
 		func() { // a good header, a broken body
 			b, _ := os.ReadFile(entry)
 			head, _, _ := strings.Cut(string(b), "\n")
-			os.WriteFile(entry, []byte(head+"\n{}\n{\n\n"), 0o600)
+			os.WriteFile(entry, []byte(head+"\n{}\n{\n"), 0o600)
 		},
 	} {
 		corrupt()
@@ -182,13 +182,13 @@ func TestCorruptCacheEntryIsRewritten(t *testing.T) {
 }
 
 // wholeCacheEntry tells whether b is an entry as crun writes it: a
-// header line, then three lines of JSON.
+// header line, then two lines of JSON.
 func wholeCacheEntry(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
-	if len(lines) != 5 || lines[4] != "" || !strings.HasPrefix(lines[0], "crun-plan-cache 2 namespaces=") {
+	if len(lines) != 4 || lines[3] != "" || !strings.HasPrefix(lines[0], "crun-plan-cache 2 namespaces=") {
 		return false
 	}
-	for _, l := range lines[1:4] {
+	for _, l := range lines[1:3] {
 		if !json.Valid([]byte(l)) {
 			return false
 		}

@@ -1,7 +1,6 @@
 package child
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -41,9 +40,10 @@ func Main() int {
 		// The parent is gone or broken: there is nobody to report to.
 		return ExitCrunFailed
 	}
-	p := new(plan.Plan)
-	if err := json.Unmarshal(m.Plan, p); err != nil {
-		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init", Err: "decode the plan: " + err.Error(), ExitCode: ExitCrunFailed})
+	p, err := plan.DecodeForChild(m.Plan)
+	if err != nil {
+		_ = WriteMessage(sock, Message{Type: MsgError, What: "crun init", Err: err.Error(),
+			Hint: "crun and crun-init are from different versions: install them together", ExitCode: ExitCrunFailed})
 		return ExitCrunFailed
 	}
 	if len(p.Command) == 0 {

@@ -53,7 +53,8 @@ type Plan struct {
 	Warnings []Warning `json:"warnings"`
 }
 
-// ForChild is the part of the plan crun's init needs: the namespaces, the
+// ForChild is the part of the plan crun's init needs, which its wire form
+// (EncodeForChild) carries: the namespaces, the
 // steps (without their explanations), the command and its environment.
 // Sending only that keeps what the init decodes, before its first step,
 // small.
