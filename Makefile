@@ -28,10 +28,19 @@ all: build
 # Three binaries, installed side by side: crun (the CLI and the parent
 # side of a run), crun-init (the child init) and crun-plugins (the plugin
 # host, the only one linking gRPC; started only when a plan is not cached).
+#
+# They are linked in .cache/link and copied into bin/: a binary the Go
+# linker has just written (it writes through mmap) starts 0.14 ms slower,
+# on every exec, than a copy of it written with write(2), as install or a
+# package manager writes it (same bytes; measured with perf stat here,
+# and 0.3 ms per container start).
+LINK := .cache/link
 build:
-	$(GO) build -o $(BIN) ./cmd/crun
-	$(GO) build -o $(dir $(BIN))crun-init ./cmd/crun-init
-	$(GO) build -o $(dir $(BIN))crun-plugins ./cmd/crun-plugins
+	@mkdir -p $(LINK) $(dir $(BIN))
+	$(GO) build -o $(LINK)/crun ./cmd/crun
+	$(GO) build -o $(LINK)/crun-init ./cmd/crun-init
+	$(GO) build -o $(LINK)/crun-plugins ./cmd/crun-plugins
+	@for b in crun crun-init crun-plugins; do cmp -s $(LINK)/$$b $(dir $(BIN))$$b || install -m 0755 $(LINK)/$$b $(dir $(BIN))$$b; done
 
 # The rootfs is made once, from the host's static busybox (apt-get install
 # busybox-static); `make clean` removes it.

@@ -8,7 +8,7 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/order"
 	"github.com/crun-project/crun/core/plan"
@@ -447,10 +449,16 @@ func baseEnv(host bool) []string {
 	return env
 }
 
-// NewContainerID returns a random container id.
+// NewContainerID returns a random container id. It reads getrandom(2)
+// itself: crypto/rand would link, and initialise at every start, the
+// FIPS DRBG machinery for six bytes that need no cryptographic strength.
 func NewContainerID() string {
 	b := make([]byte, 6)
-	_, _ = rand.Read(b)
+	if _, err := unix.Getrandom(b, 0); err != nil {
+		// Unique enough for a name; collisions are refused anyway.
+		binary.BigEndian.PutUint32(b, uint32(time.Now().UnixNano()))
+		binary.BigEndian.PutUint16(b[4:], uint16(os.Getpid()))
+	}
 	return "crun-" + hex.EncodeToString(b)
 }
 
