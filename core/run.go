@@ -104,6 +104,12 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	if err != nil {
 		return ExitCrunFailed, err
 	}
+	switch {
+	case s.FromCache:
+		r.tracef("plan from the cache: no plugin launched")
+	case s.Cached:
+		r.tracef("plan made by the plugins, cached for the next run")
+	}
 	defer s.Close()
 	r.session = s
 	s.reports = warn
@@ -131,14 +137,6 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		return ExitCrunFailed, err
 	}
 
-	if req.Trace {
-		switch {
-		case s.FromCache:
-			fmt.Fprintf(warn, "crun: trace: plan from the cache: no plugin launched\n")
-		case s.Cached:
-			fmt.Fprintf(warn, "crun: trace: plan made by the plugins, cached for the next run\n")
-		}
-	}
 	r.state = state
 	return r.run(ctx)
 }
@@ -184,9 +182,13 @@ type startedChild struct {
 
 func (r *parentRun) tracef(format string, args ...any) {
 	if r.trace {
-		fmt.Fprintf(r.log, "crun: trace: "+format+"\n", args...)
+		child.Tracef(r.log, startedAt, format, args...)
 	}
 }
+
+// startedAt is when crun started (its packages initialised): --trace
+// lines, crun's and its init's, give the time since then.
+var startedAt = child.Monotonic()
 
 func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	s := r.session
@@ -236,7 +238,6 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	var cmd *exec.Cmd
 	var sock *os.File
 	if early != nil {
-		r.tracef("crun init was started early, from the cached plan's header, while the plan was checked")
 		cmd, sock = early.cmd, early.sock
 	} else {
 		c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)
@@ -261,9 +262,11 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	if err != nil {
 		return r.abort(cmd, err)
 	}
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone, Trace: r.trace}); err != nil {
+	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone,
+		Trace: r.trace, TraceStart: startedAt}); err != nil {
 		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
 	}
+	r.tracef("plan sent to crun init (pid %d)", cmd.Process.Pid)
 	if afterClone {
 		if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
 			return r.abort(cmd, err)
@@ -336,6 +339,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	}
 
 	status := r.reap(cmd)
+	r.tracef("the command ended: status %d", status)
 	r.mu.Lock()
 	killedBy := r.killedBy
 	r.mu.Unlock()
@@ -460,6 +464,7 @@ func (r *parentRun) startEarly(namespaces []spec.Namespace) {
 		return
 	}
 	r.early = c
+	r.tracef("crun init started early, from the cached plan's header, while the plan is checked")
 }
 
 // takeEarly returns the early child, if there is one, for run to use.

@@ -29,6 +29,7 @@ func Main() int {
 	// One thread does everything, up to the exec: per-thread state set
 	// by a step (a cgroup joined through its tasks file) must be that of
 	// the thread that executes the command.
+	mainAt := Monotonic()
 	runtime.LockOSThread()
 	sock := os.NewFile(SocketFD, "crun-init-socket")
 	// The command must not inherit the socket, and the parent relies on
@@ -56,13 +57,18 @@ func Main() int {
 			Hint: "crun and crun-init are from different versions: install them together", ExitCode: ExitCrunFailed})
 		return ExitCrunFailed
 	}
+	planMsg := m
 	if !m.Go {
 		// The parent has host steps to do while the child waits.
 		if m, err = ReadMessage(sock); err != nil || m.Type != MsgGo {
 			return ExitCrunFailed
 		}
 	}
-	trace := m.Trace
+	trace, traceStart := m.Trace, planMsg.TraceStart
+	if trace {
+		Tracef(os.Stderr, traceStart, "crun init: its Go runtime started @%.2fms; plan received",
+			float64(mainAt-traceStart)/float64(time.Millisecond))
+	}
 
 	fail := func(step int, plugin, what string, err error, hint string, code int) int {
 		_ = WriteMessage(sock, Message{Type: MsgError, Step: step, Plugin: plugin,
@@ -83,7 +89,7 @@ func Main() int {
 		}
 		if trace {
 			s := p.Steps[d.Step-1]
-			fmt.Fprintf(os.Stderr, "crun: trace: step %d [%s] %s: %s (%s)\n",
+			Tracef(os.Stderr, traceStart, "step %d [%s] %s: %s (%s)",
 				d.Step, s.Phase, s.Plugin, plan.DescribeStep(s.Step), d.Elapsed.Round(time.Microsecond))
 		}
 		if !reportSteps {
@@ -138,7 +144,7 @@ func Main() int {
 	}
 	if p.ReapingInit {
 		if trace {
-			fmt.Fprintf(os.Stderr, "crun: trace: spawn %s (crun's init stays as the first process)\n", path)
+			Tracef(os.Stderr, traceStart, "spawn %s (crun's init stays as the first process)", path)
 		}
 		code, err := supervise(sock, path, p.Command, p.Env)
 		if err != nil {
@@ -148,7 +154,7 @@ func Main() int {
 		return code
 	}
 	if trace {
-		fmt.Fprintf(os.Stderr, "crun: trace: exec %s\n", path)
+		Tracef(os.Stderr, traceStart, "exec %s", path)
 	}
 	if err := WriteMessage(sock, Message{Type: MsgExec}); err != nil {
 		return ExitCrunFailed // the parent is gone

@@ -82,6 +82,9 @@ type Message struct {
 
 	// go: Trace asks the child to report every step on its stderr too.
 	Trace bool `json:"trace,omitempty"`
+	// plan: TraceStart is when crun started (CLOCK_MONOTONIC, ns): the
+	// child's trace lines give their time since then, as crun's do.
+	TraceStart int64 `json:"trace_start,omitempty"`
 	// plan: Go says the plan is also the go-ahead (the parent has no
 	// host steps to do while the child waits), saving a round trip.
 	Go bool `json:"go,omitempty"`
@@ -112,11 +115,12 @@ const maxMessage = 16 << 20
 // The two ends avoid encoding/json where they can: its first use in a
 // process builds its encoders or decoders for the message's types, about
 // 100-200 µs in the init, which has just started, on the path of every
-// container start. So the plan message is a binary frame (planFrame, then
-// a flags byte, then the plan in the child's wire form), and a message
+// container start. So the plan message is a binary frame (planFrame, a
+// flags byte, TraceStart as 8 bytes big-endian, then the plan in the
+// child's wire form), and a message
 // with only a type (exec, go, ack) is written and read as the literal
 // {"type":"..."}. Everything else is JSON.
-const planFrame = "crun-plan-frame\x00"
+const planFrame = "crun-plan-frame\x01"
 
 // Flags of the plan frame.
 const (
@@ -136,7 +140,9 @@ func WriteMessage(w io.Writer, m Message) error {
 		if m.Trace {
 			flags |= planTrace
 		}
-		body = append(append([]byte(planFrame), flags), m.Plan...)
+		body = append([]byte(planFrame), flags)
+		body = binary.BigEndian.AppendUint64(body, uint64(m.TraceStart))
+		body = append(body, m.Plan...)
 	case typeOnly(m):
 		body = []byte(`{"type":"` + m.Type + `"}`)
 	default:
@@ -178,8 +184,9 @@ func ReadMessage(r io.Reader) (Message, error) {
 	if _, err := io.ReadFull(r, body); err != nil {
 		return m, fmt.Errorf("read message: %w", err)
 	}
-	if rest, ok := bytes.CutPrefix(body, []byte(planFrame)); ok && len(rest) > 0 {
-		return Message{Type: MsgPlan, Go: rest[0]&planGo != 0, Trace: rest[0]&planTrace != 0, Plan: rest[1:]}, nil
+	if rest, ok := bytes.CutPrefix(body, []byte(planFrame)); ok && len(rest) >= 9 {
+		return Message{Type: MsgPlan, Go: rest[0]&planGo != 0, Trace: rest[0]&planTrace != 0,
+			TraceStart: int64(binary.BigEndian.Uint64(rest[1:9])), Plan: rest[9:]}, nil
 	}
 	if t, ok := bytes.CutPrefix(body, []byte(`{"type":"`)); ok {
 		if t, ok := bytes.CutSuffix(t, []byte(`"}`)); ok && !bytes.ContainsAny(t, `"\`) {

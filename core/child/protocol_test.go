@@ -11,7 +11,7 @@ import (
 
 func TestMessagesRoundTrip(t *testing.T) {
 	for _, m := range []Message{
-		{Type: MsgPlan, Plan: []byte("crun-child-plan\x01..."), Go: true, Trace: true},
+		{Type: MsgPlan, Plan: []byte("crun-child-plan\x01..."), Go: true, Trace: true, TraceStart: 1234567890123},
 		{Type: MsgPlan, Plan: []byte{0, 1, 2}},
 		{Type: MsgGo},
 		{Type: MsgExec},

@@ -1,0 +1,24 @@
+package child
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Monotonic is CLOCK_MONOTONIC in nanoseconds: one clock for crun and its
+// init, which are different processes.
+func Monotonic() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// Tracef prints one --trace line, ending with the time since start (a
+// Monotonic reading: when crun started).
+func Tracef(w io.Writer, start int64, format string, args ...any) {
+	since := time.Duration(Monotonic() - start)
+	fmt.Fprintf(w, "crun: trace: "+format+" @%.2fms\n", append(args, float64(since)/float64(time.Millisecond))...)
+}
