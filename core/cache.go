@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -112,18 +114,14 @@ func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (stri
 }
 
 // fileIdentity identifies a file's content without reading it: a rebuilt
-// or replaced binary changes its inode, size or times.
+// or replaced binary changes its inode, size or times. stat(2) follows
+// symlinks, so a link pointed elsewhere gives another identity too.
 func fileIdentity(path string) string {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
 		return "missing"
 	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return "missing"
-	}
-	st := fi.Sys().(*syscall.Stat_t)
-	return fmt.Sprintf("%s:%d:%d:%d:%d.%d:%d.%d", real, st.Dev, st.Ino, st.Size,
+	return fmt.Sprintf("%s:%d:%d:%d:%d.%d:%d.%d", path, st.Dev, st.Ino, st.Size,
 		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
 }
 

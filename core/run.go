@@ -90,8 +90,12 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	}
 	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
 		stopTimeout: req.StopTimeout}
+	req.Prestarted.take(r)
+	if r.early != nil {
+		defer r.discardEarly()
+	}
 	hit := in.lookup()
-	if hit != nil && !hit.cloneIntoCgroup {
+	if r.early == nil && hit != nil && !hit.cloneIntoCgroup {
 		// A cached plan says how to clone the child: start crun's init
 		// now, so that its start-up overlaps with checking the plan,
 		// the state file and the before-clone host steps. It does
@@ -104,6 +108,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	if err != nil {
 		return ExitCrunFailed, err
 	}
+	req.Prestarted.remember(cacheHeader(s.Plan))
 	switch {
 	case s.FromCache:
 		r.tracef("plan from the cache: no plugin launched")
