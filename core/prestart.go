@@ -63,9 +63,10 @@ func hintKey(args []string) string {
 }
 
 // readHint reads a hint, never through a symlink, and only from crun's
-// own private cache directory.
+// own private cache directory (without making it: crun version or crun
+// --help must not).
 func readHint(path string) ([]byte, error) {
-	if err := PrivateDir(filepath.Dir(path)); err != nil {
+	if err := checkPrivate(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)

@@ -43,6 +43,11 @@ func PrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
+	return checkPrivate(dir)
+}
+
+// checkPrivate is PrivateDir for a directory that must exist already.
+func checkPrivate(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
