@@ -3,10 +3,10 @@ package core
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -43,18 +43,18 @@ import (
 // entry is ignored and rewritten.
 
 // cacheFormat changes whenever the key or the entry layout does.
-const cacheFormat = 2
+const cacheFormat = 3
 
 // An entry is three lines: a header, the fingerprints of the host paths
-// the plan depends on (JSON), and the plan (JSON). The header holds what
-// cloning the child takes (its namespaces, and whether it must be created
-// in a cgroup), so that a run can start crun's init from it at once,
-// while it decodes and checks the plan: the init's Go runtime starts on
-// another CPU in the meantime.
+// the plan depends on (JSON), and the plan in its wire form (plan.Marshal;
+// base64). The header holds what cloning the child takes (its
+// namespaces, and whether it must be created in a cgroup), so that a run
+// can start crun's init from it at once, while it decodes and checks the
+// plan: the init's Go runtime starts on another CPU in the meantime.
 //
-//	crun-plan-cache 2 namespaces=mnt,uts,pid clone-into-cgroup=no
+//	crun-plan-cache 3 namespaces=mnt,uts,pid clone-into-cgroup=no
 //	{"/sys/fs/cgroup/pids":"dir:...",...}
-//	{"format_version":1,...}
+//	Y3J1bi1wbGFuLXdpcmUC...
 const cacheMagic = "crun-plan-cache"
 
 // placeholderID stands for the container id in a cached plan.
@@ -256,7 +256,12 @@ func (h *cacheHit) plan(containerID string) *plan.Plan {
 			return nil
 		}
 	}
-	p, err := withContainerID(lines[1], containerID)
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(lines[1])))
+	n, err := base64.StdEncoding.Decode(raw, lines[1])
+	if err != nil {
+		return nil
+	}
+	p, err := withContainerID(raw[:n], containerID)
 	if err != nil || p.Validate() != nil || !h.matches(p) {
 		return nil // corrupt, or made by another crun: planned again and rewritten
 	}
@@ -283,14 +288,17 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 	for _, path := range p.DependsOn {
 		fingerprints[path] = fingerprint(path)
 	}
-	b := []byte(cacheHeader(p))
-	for _, v := range []any{fingerprints, p} {
-		line, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b = append(append(b, line...), '\n')
+	fpLine, err := json.Marshal(fingerprints)
+	if err != nil {
+		return err
 	}
+	wire, err := plan.Marshal(p)
+	if err != nil {
+		return err
+	}
+	b := []byte(cacheHeader(p))
+	b = append(append(b, fpLine...), '\n')
+	b = append(base64.StdEncoding.AppendEncode(b, wire), '\n')
 	// Concurrent runs may store the same key: each writes its own
 	// temporary file and the last rename wins, whole.
 	tmp, err := os.CreateTemp(CacheDir(), key+".tmp-*")
@@ -347,10 +355,13 @@ func trimCache() {
 	}
 }
 
-// withContainerID decodes a plan, replacing the placeholder id.
-func withContainerID(raw []byte, id string) (*plan.Plan, error) {
-	if strings.Contains(id, `"`) || strings.Contains(id, `\`) {
-		return nil, errors.New("container id not JSON-safe")
-	}
-	return plan.Decode(bytes.ReplaceAll(raw, []byte(placeholderID), []byte(id)))
+// withContainerID decodes a plan in its wire form, replacing the
+// placeholder id wherever it appears (the plan's id, cgroup paths...).
+func withContainerID(wire []byte, id string) (*plan.Plan, error) {
+	return plan.Unmarshal(wire, func(s string) string {
+		if strings.Contains(s, placeholderID) {
+			return strings.ReplaceAll(s, placeholderID, id)
+		}
+		return s
+	})
 }

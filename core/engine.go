@@ -328,11 +328,11 @@ func (e *Engine) finishCached(key string, s *Session, id string) (*plan.Plan, er
 	if cacheable {
 		s.Cached = storeCachedPlan(key, s.Plan) == nil
 	}
-	raw, err := s.Plan.Encode()
+	wire, err := plan.Marshal(s.Plan)
 	if err != nil {
 		return nil, err
 	}
-	return withContainerID(raw, id)
+	return withContainerID(wire, id)
 }
 
 // checkDescription holds a plugin to its name and a valid description.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -182,18 +183,14 @@ func TestCorruptCacheEntryIsRewritten(t *testing.T) {
 }
 
 // wholeCacheEntry tells whether b is an entry as crun writes it: a
-// header line, then two lines of JSON.
+// header line, a line of JSON and the plan in base64.
 func wholeCacheEntry(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
-	if len(lines) != 4 || lines[3] != "" || !strings.HasPrefix(lines[0], "crun-plan-cache 2 namespaces=") {
+	if len(lines) != 4 || lines[3] != "" || !strings.HasPrefix(lines[0], "crun-plan-cache 3 namespaces=") {
 		return false
 	}
-	for _, l := range lines[1:3] {
-		if !json.Valid([]byte(l)) {
-			return false
-		}
-	}
-	return true
+	_, err := base64.StdEncoding.DecodeString(lines[2])
+	return json.Valid([]byte(lines[1])) && err == nil
 }
 
 // TestCacheHeaderThatLies: a run starts crun's init from the cache

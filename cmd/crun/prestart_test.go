@@ -41,7 +41,7 @@ func TestPrestartFromHint(t *testing.T) {
 	host := uniqueHost(t)
 	args := []string{"--trace", "--plugins", "uts,pid,mnt", "--hostname", host, "run", "sh", "-c", "hostname; echo $$"}
 	hint := newHint(t, args...)
-	if b, _ := os.ReadFile(hint); string(b) != "crun-plan-cache 2 namespaces=mnt,uts,pid clone-into-cgroup=no\n" {
+	if b, _ := os.ReadFile(hint); string(b) != "crun-plan-cache 3 namespaces=mnt,uts,pid clone-into-cgroup=no\n" {
 		t.Errorf("hint %q", b)
 	}
 	r := crun(t, args...)
@@ -56,7 +56,7 @@ func TestHintThatLies(t *testing.T) {
 	requireRoot(t)
 	args := []string{"--trace", "--plugins", "uts,pid,mnt", "--hostname", uniqueHost(t), "run", "readlink", "/proc/self/ns/net"}
 	hint := newHint(t, args...)
-	if err := os.WriteFile(hint, []byte("crun-plan-cache 2 namespaces=net clone-into-cgroup=no\n"), 0o600); err != nil {
+	if err := os.WriteFile(hint, []byte("crun-plan-cache 3 namespaces=net clone-into-cgroup=no\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	hostNet, _ := os.Readlink("/proc/self/ns/net")
