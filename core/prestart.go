@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,13 +33,18 @@ func Prestart(args []string, stdio Stdio) *Prestarted {
 	if p.key == "" {
 		return p
 	}
-	b, err := readHint(filepath.Join(CacheDir(), p.key))
+	b, err := readHint(hintPath(p.key))
 	if err != nil {
 		return p
 	}
-	p.header = string(b)
+	// The file is the slot's: it may be another command line's.
+	key, header, ok := strings.Cut(string(b), "\n")
+	if !ok || key != p.key {
+		return p
+	}
+	p.header = header
 	var hit cacheHit
-	if !hit.parseHeader(strings.TrimSuffix(p.header, "\n")) || hit.cloneIntoCgroup {
+	if !hit.parseHeader(strings.TrimSuffix(p.header, "\n")) || hit.cloneIntoCgroup || !filesOnly(stdio) {
 		return p
 	}
 	p.run = &parentRun{stdio: stdio, terminal: -1}
@@ -59,7 +65,15 @@ func hintKey(args []string) string {
 		h.Write([]byte{0})
 		h.Write([]byte(a))
 	}
-	return "hint-" + hex.EncodeToString(h.Sum(nil)[:16])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// hintPath is where the hint of key lives: one of 256 slots, so that
+// command lines that never repeat (a fresh --name each time) cannot fill
+// the directory. The file starts with its key; another command line's
+// hint in the same slot is not used, and is overwritten by the next run.
+func hintPath(key string) string {
+	return filepath.Join(CacheDir(), "hint-"+key[:2])
 }
 
 // readHint reads a hint, never through a symlink, and only from crun's
@@ -69,11 +83,16 @@ func readHint(path string) ([]byte, error) {
 	if err := checkPrivate(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK: a FIFO planted there must not block crun.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	buf := make([]byte, 256)
 	n, err := unix.Read(fd, buf)
 	if err != nil {
@@ -87,7 +106,7 @@ func (p *Prestarted) take(r *parentRun) {
 	if p == nil || p.run == nil {
 		return
 	}
-	r.early, r.terminal = p.run.early, p.run.terminal
+	r.early = p.run.early
 	p.run = nil
 	if r.early != nil {
 		r.tracef("crun init prestarted, from the hint of the last run of this command line")
@@ -104,16 +123,16 @@ func (p *Prestarted) remember(header string) {
 	if PrivateDir(dir) != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(dir, p.key+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "hint.tmp-*")
 	if err != nil {
 		return
 	}
-	_, werr := tmp.WriteString(header)
+	_, werr := tmp.WriteString(p.key + "\n" + header)
 	if cerr := tmp.Close(); werr != nil || cerr != nil {
 		os.Remove(tmp.Name())
 		return
 	}
-	if os.Rename(tmp.Name(), filepath.Join(dir, p.key)) != nil {
+	if os.Rename(tmp.Name(), hintPath(p.key)) != nil {
 		os.Remove(tmp.Name())
 	}
 }

@@ -183,6 +183,11 @@ type startedChild struct {
 	cmd        *exec.Cmd
 	sock       *os.File
 	namespaces []spec.Namespace
+	// terminal is the foreground terminal an early child is to be given
+	// when run takes it, or -1. Until then the child is in a process
+	// group of its own in the background: a Ctrl-C while crun plans
+	// must reach crun, which cleans up, not a child that has no plan.
+	terminal int
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -228,7 +233,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	// An early child is the container's only if it was cloned as the
 	// plan says (the cache entry's header could lie).
 	early := r.takeEarly()
-	if early != nil && !slices.Equal(early.namespaces, p.Namespaces) {
+	if early != nil && (!slices.Equal(early.namespaces, p.Namespaces) || p.CloneIntoCgroup != "") {
 		r.discard(early)
 		early = nil
 	}
@@ -243,9 +248,13 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	var cmd *exec.Cmd
 	var sock *os.File
 	if early != nil {
+		if err := r.handTerminal(early); err != nil {
+			r.discard(early)
+			return ExitCrunFailed, err
+		}
 		cmd, sock = early.cmd, early.sock
 	} else {
-		c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)
+		c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup, false)
 		if err != nil {
 			return ExitCrunFailed, err
 		}
@@ -269,6 +278,11 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	}
 	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone,
 		Trace: r.trace, TraceStart: startedAt}); err != nil {
+		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+			// The init died before its plan (started early, it has been
+			// waiting a while): say of what.
+			return r.initDied(cmd)
+		}
 		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
 	}
 	r.tracef("plan sent to crun init (pid %d)", cmd.Process.Pid)
@@ -403,7 +417,7 @@ func (r *parentRun) recordHostMount(m child.Message) error {
 
 // startChild clones crun's init into the plan's namespaces. The child's
 // end of the protocol socket becomes its fd 3.
-func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*startedChild, error) {
+func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string, early bool) (*startedChild, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -426,10 +440,18 @@ func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	terminal := -1
 	if fd, ok := foregroundTerminal(r.stdio.In); ok {
-		cmd.SysProcAttr.Foreground = true
-		cmd.SysProcAttr.Ctty = fd
-		r.terminal = fd
+		if early {
+			// Its own process group, in the background until run
+			// hands it the terminal (handTerminal).
+			cmd.SysProcAttr.Setpgid = true
+			terminal = fd
+		} else {
+			cmd.SysProcAttr.Foreground = true
+			cmd.SysProcAttr.Ctty = fd
+			r.terminal = fd
+		}
 	}
 	err = r.start(cmd, cloneInto)
 	if err != nil {
@@ -452,7 +474,20 @@ func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*
 		}
 		return nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
 	}
-	return &startedChild{cmd: cmd, sock: parentEnd, namespaces: namespaces}, nil
+	return &startedChild{cmd: cmd, sock: parentEnd, namespaces: namespaces, terminal: terminal}, nil
+}
+
+// handTerminal makes an early child's process group the terminal's
+// foreground group, as the clone does for a child started the usual way.
+func (r *parentRun) handTerminal(c *startedChild) error {
+	if c.terminal < 0 {
+		return nil
+	}
+	if err := unix.IoctlSetPointerInt(c.terminal, unix.TIOCSPGRP, c.cmd.Process.Pid); err != nil {
+		return fmt.Errorf("hand the terminal to the container: %w", err)
+	}
+	r.terminal = c.terminal
+	return nil
 }
 
 // startEarly starts crun's init before the plan is known for sure (from
@@ -463,7 +498,13 @@ func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*
 // another goroutine, to overlap the clone too, measured slower: the
 // extra thread costs more than the clone.)
 func (r *parentRun) startEarly(namespaces []spec.Namespace) {
-	c, err := r.startChild(namespaces, "")
+	if !filesOnly(r.stdio) {
+		// exec.Cmd would copy other readers and writers in goroutines,
+		// which a discarded child could leave blocked on the caller's
+		// input.
+		return
+	}
+	c, err := r.startChild(namespaces, "", true)
 	if err != nil {
 		r.tracef("could not start crun init early (%v): starting it after the checks", err)
 		return
@@ -482,8 +523,8 @@ func (r *parentRun) takeEarly() *startedChild {
 // discardEarly discards the early child, if run did not take it.
 func (r *parentRun) discardEarly() { r.discard(r.takeEarly()) }
 
-// discard kills and reaps a child that has not had its plan, and takes
-// the terminal back.
+// discard kills and reaps a child that has not had its plan (nor the
+// terminal: that comes with the plan).
 func (r *parentRun) discard(c *startedChild) {
 	if c == nil {
 		return
@@ -492,10 +533,18 @@ func (r *parentRun) discard(c *startedChild) {
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
 	_ = c.cmd.Wait()
 	c.sock.Close()
-	if r.terminal >= 0 {
-		reclaimTerminal(r.terminal)
-		r.terminal = -1
+}
+
+// filesOnly tells whether the container's streams are files (or none).
+func filesOnly(stdio Stdio) bool {
+	for _, s := range []any{stdio.In, stdio.Out, stdio.Err} {
+		switch s.(type) {
+		case nil, *os.File:
+		default:
+			return false
+		}
 	}
+	return true
 }
 
 // initPath is the executable of the child init: crun-init beside crun's

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -226,7 +227,7 @@ func Unmarshal(b []byte, rewrite func(string) string) (*Plan, error) {
 	r := wireReader{buf: b[len(wireMagic):], rewrite: rewrite}
 	p := &Plan{FormatVersion: int(r.uint())}
 	p.ContainerID = r.string()
-	if n, ok := r.len(); ok {
+	if n, ok := r.len(3); ok {
 		p.Plugins = make([]Plugin, n)
 		for i := range p.Plugins {
 			p.Plugins[i] = Plugin{Name: r.string(), Version: r.string(), Origin: r.string()}
@@ -234,13 +235,13 @@ func Unmarshal(b []byte, rewrite func(string) string) (*Plan, error) {
 	}
 	p.Namespaces = r.namespaces()
 	p.CloneFlags = r.strings()
-	if n, ok := r.len(); ok {
+	if n, ok := r.len(4); ok {
 		p.HostSteps = make([]HostStep, n)
 		for i := range p.HostSteps {
 			r.hostStep(&p.HostSteps[i], i)
 		}
 	}
-	if n, ok := r.len(); ok {
+	if n, ok := r.len(5); ok {
 		p.Steps = make([]Step, n)
 		for i := range p.Steps {
 			r.step(&p.Steps[i], i)
@@ -253,7 +254,7 @@ func Unmarshal(b []byte, rewrite func(string) string) (*Plan, error) {
 	p.CgroupPlugin = r.string()
 	p.DependsOn = r.strings()
 	p.Uncacheable = r.bool()
-	if n, ok := r.len(); ok {
+	if n, ok := r.len(2); ok {
 		p.Warnings = make([]Warning, n)
 		for i := range p.Warnings {
 			p.Warnings[i] = Warning{Plugin: r.string(), Message: r.string()}
@@ -280,7 +281,7 @@ func (r *wireReader) step(s *Step, i int) {
 	case wireSethostname:
 		s.Sethostname = &spec.Sethostname{Hostname: r.string()}
 	case wireMkdir:
-		s.Mkdir = &spec.Mkdir{Path: r.string(), Mode: uint32(r.uint())}
+		s.Mkdir = &spec.Mkdir{Path: r.string(), Mode: r.uint32()}
 	case wireSymlink:
 		s.Symlink = &spec.Symlink{Target: r.string(), Link: r.string()}
 	case wireChdir:
@@ -290,7 +291,7 @@ func (r *wireReader) step(s *Step, i int) {
 	case wirePivotRoot:
 		s.PivotRoot = &spec.PivotRoot{Path: r.string()}
 	case wireCopyFile:
-		s.CopyFile = &spec.CopyFile{Source: r.string(), Target: r.string(), Root: r.string(), Mode: uint32(r.uint())}
+		s.CopyFile = &spec.CopyFile{Source: r.string(), Target: r.string(), Root: r.string(), Mode: r.uint32()}
 	case wireJoinCgroup:
 		s.JoinCgroup = &spec.JoinCgroup{Path: r.string()}
 	default:
@@ -304,7 +305,7 @@ func (r *wireReader) hostStep(h *HostStep, i int) {
 	h.Why = r.string()
 	switch kind := r.byte(); kind {
 	case wireHostMkdir:
-		h.Mkdir = &spec.Mkdir{Path: r.string(), Mode: uint32(r.uint())}
+		h.Mkdir = &spec.Mkdir{Path: r.string(), Mode: r.uint32()}
 	case wireWriteFile:
 		h.WriteFile = &spec.WriteFile{Path: r.string(), Content: r.string(), IfExists: r.bool()}
 	case wireWritePid:
@@ -391,26 +392,39 @@ func (r *wireReader) uint() uint64 {
 	return v
 }
 
-// count reads a length, which cannot exceed what is left to read.
-func (r *wireReader) count(n uint64) int {
-	if n > uint64(len(r.buf)) {
+// count checks a length of n items of at least size bytes each against
+// what is left to read: damaged input cannot make the reader allocate
+// more than the input could hold.
+func (r *wireReader) count(n uint64, size int) int {
+	if n > uint64(len(r.buf)/size) {
 		r.fail(errTruncated)
 		return 0
 	}
 	return int(n)
 }
 
-// len reads a list's length; ok is false for a nil list.
-func (r *wireReader) len() (int, bool) {
+// len reads the length of a list of items of at least size bytes each;
+// ok is false for a nil list.
+func (r *wireReader) len(size int) (int, bool) {
 	n := r.uint()
 	if n == 0 || r.err != nil {
 		return 0, false
 	}
-	return r.count(n - 1), r.err == nil
+	return r.count(n-1, size), r.err == nil
+}
+
+// uint32 reads a number that must fit 32 bits (a file mode).
+func (r *wireReader) uint32() uint32 {
+	v := r.uint()
+	if v > math.MaxUint32 {
+		r.fail(fmt.Errorf("%d does not fit 32 bits", v))
+		return 0
+	}
+	return uint32(v)
 }
 
 func (r *wireReader) string() string {
-	n := r.count(r.uint())
+	n := r.count(r.uint(), 1)
 	if r.err != nil {
 		return ""
 	}
@@ -423,7 +437,7 @@ func (r *wireReader) string() string {
 }
 
 func (r *wireReader) strings() []string {
-	n, ok := r.len()
+	n, ok := r.len(1)
 	if !ok {
 		return nil
 	}
@@ -435,7 +449,7 @@ func (r *wireReader) strings() []string {
 }
 
 func (r *wireReader) namespaces() []spec.Namespace {
-	n, ok := r.len()
+	n, ok := r.len(1)
 	if !ok {
 		return nil
 	}

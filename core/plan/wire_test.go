@@ -211,3 +211,28 @@ func TestWireRoundTripsAMergedPlan(t *testing.T) {
 		t.Errorf("JSON after a round trip:\n%s\nwant\n%s", have, want)
 	}
 }
+
+// TestWireBoundsLengths: a damaged length cannot make the reader
+// allocate more than the input could hold, nor a mode overflow.
+func TestWireBoundsLengths(t *testing.T) {
+	var w wireWriter
+	w.buf = append(w.buf, wireMagic...)
+	w.uint(1)       // format
+	w.string("id")  // container id
+	w.uint(1 << 40) // a plugin list far longer than the input
+	if _, err := Unmarshal(w.buf, nil); err == nil {
+		t.Error("a list longer than the input decoded")
+	}
+	p := &Plan{Steps: []Step{{Plugin: "x", Step: spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: "/a", Mode: 0o755}}}}}
+	b, _ := Marshal(p)
+	// The mode is the last field: replace it with 2^33.
+	i := strings.LastIndex(string(b), "\xed\x03") // 0o755 as a uvarint
+	if i < 0 {
+		t.Fatal("mode not found")
+	}
+	bad := append(append([]byte{}, b[:i]...), 0x80, 0x80, 0x80, 0x80, 0x20)
+	bad = append(bad, b[i+2:]...)
+	if _, err := Unmarshal(bad, nil); err == nil || !strings.Contains(err.Error(), "32 bits") {
+		t.Errorf("a 33-bit mode: %v", err)
+	}
+}

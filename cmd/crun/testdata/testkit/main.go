@@ -12,6 +12,8 @@
 //	exitstart exits before serving
 //	garbage   writes garbage to stdout, where the handshake belongs
 //	hang      never answers Contribute
+//	slow      answers Contribute only once the file -o slow.wait=FILE is
+//	          gone (at once when there is none); its answer is never cached
 //	future    speaks plugin protocol 2, which crun does not
 package main
 
@@ -21,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -32,6 +35,9 @@ type testPlugin struct{ name string }
 
 func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 	d := spec.Description{Name: p.name, Version: "0.0.1", Summary: "crun test plugin (" + p.name + ")"}
+	if p.name == "slow" {
+		d.Options = []spec.Option{{Name: "wait", Type: spec.TypeString, Default: "/nonexistent", Help: "answer once this file is gone"}}
+	}
 	if p.name == "tmpfs" || p.name == "latetmpfs" {
 		d.Options = []spec.Option{{Name: "path", Type: spec.TypeString, Default: "/mnt/container_mnt", Help: "where to mount the tmpfs"}}
 		d.After = []string{"mnt"}
@@ -57,6 +63,13 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 		return spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseMount}}}, nil
 	case "hang":
 		select {}
+	case "slow":
+		for {
+			if _, err := os.Stat(req.Options["wait"]); err != nil {
+				return spec.Contribution{Uncacheable: true}, nil
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	case "needsnet":
 		return spec.Contribution{Steps: []spec.Step{{
 			Phase:    spec.PhaseConfigure,
