@@ -56,7 +56,7 @@ func TestForkBombIsContained(t *testing.T) {
 
 	b := startCrun(t, "--plugins", "uts,pid,mnt,cgroup", "--pids-max", "20", "--stats", "--name", name,
 		"-o", "cgroup.parent="+parent,
-		"run", "bash", "-c", `:(){ :|:& };:; sleep 1; echo still here`)
+		"run", "bash", "-c", `:(){ :|:& }; : & while ((SECONDS < 2)); do true; done; echo still here`)
 	// Watch the cgroup while the bomb goes off.
 	peak, samples := 0, 0
 	hostForks := 0
@@ -124,9 +124,11 @@ func TestForkBombEndsOnSIGTERM(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := snapshot(t)
 			args := append([]string{"--plugins", "uts,pid,mnt,cgroup", "--pids-max", "20", "-o", "cgroup.parent=" + parent}, tt.args...)
-			// exec: once the bomb fills the cgroup, the shell could not
-			// fork a sleep (it then exits 2, a flaky result).
-			args = append(args, "run", "sh", "-c", `b(){ b|b& }; echo ready; b; exec sleep 1000`)
+			// The shell forks once, for the bomb, then execs: once the
+			// bomb fills the cgroup, it could not fork (sh then exits 2;
+			// b|b& from the shell itself forks twice, and the second
+			// can already fail).
+			args = append(args, "run", "sh", "-c", `b(){ b|b& }; echo ready; b & exec sleep 1000`)
 			b := startCrun(t, args...)
 			b.waitLine(t, "ready")
 			time.Sleep(200 * time.Millisecond) // let the bomb fill the cgroup
