@@ -90,20 +90,18 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	}
 	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
 		stopTimeout: req.StopTimeout}
+	// crun's init may be started already (Prestart, from the command
+	// line's hint); otherwise a cached plan's header says how to clone
+	// it: start it now, so that its start-up overlaps with checking the
+	// plan, the state file and the before-clone host steps. It does
+	// nothing until it has its plan, and on every path that does not
+	// hand it over, it is killed.
 	req.Prestarted.take(r)
-	if r.early != nil {
-		defer r.discardEarly()
-	}
 	hit := in.lookup()
 	if r.early == nil && hit != nil && !hit.cloneIntoCgroup {
-		// A cached plan says how to clone the child: start crun's init
-		// now, so that its start-up overlaps with checking the plan,
-		// the state file and the before-clone host steps. It does
-		// nothing until it has its plan; on every path that does not
-		// hand it over, it is killed.
 		r.startEarly(hit.namespaces)
-		defer r.discardEarly()
 	}
+	defer r.discardEarly()
 	s, err := e.prepare(ctx, in, hit)
 	if err != nil {
 		return ExitCrunFailed, err
