@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,58 +18,23 @@ import (
 // set next to the tests).
 
 var (
+	host      *sdktest.Crun
 	testDir   string // everything the tests build; removed at the end
 	crunBin   string
 	pluginDir string // holds crun-plugin-NAME, for CRUN_PLUGIN_PATH
-	runPrefix string // --name prefix of this process's containers
-	host      *sdktest.Crun
 )
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	if err := setup(); err != nil {
+	var err error
+	if host, err = sdktest.BuildFromRepo(filepath.Join("..", ".."), ".", pluginName); err != nil {
 		fmt.Fprintln(os.Stderr, "setup:", err)
-		if testDir != "" {
-			os.RemoveAll(testDir)
-		}
 		return 1
 	}
-	defer os.RemoveAll(testDir)
+	defer host.Remove()
+	testDir, crunBin, pluginDir = host.Owned, host.Bin, host.PluginDir
 	return m.Run()
-}
-
-// setup builds crun (with crun-init and crun-plugins beside it) from the
-// repository, and the plugin.
-func setup() error {
-	var err error
-	if testDir, err = os.MkdirTemp("", "crun-example-"+pluginName+"-"); err != nil {
-		return err
-	}
-	repoRoot, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		return err
-	}
-	crunBin = filepath.Join(testDir, "crun")
-	for _, name := range []string{"crun", "crun-init", "crun-plugins"} {
-		if err := sdktest.GoBuild(repoRoot, "./cmd/"+name, filepath.Join(testDir, name)); err != nil {
-			return err
-		}
-	}
-	pluginDir = filepath.Join(testDir, "plugins")
-	if _, err := sdktest.BuildPlugin(".", pluginDir, pluginName); err != nil {
-		return err
-	}
-	runPrefix = "example-" + pluginName + "-" + randomHex()
-	host = &sdktest.Crun{Bin: crunBin, PluginDir: pluginDir, Prefix: runPrefix, Owned: testDir}
-	return nil
-}
-
-// randomHex returns a few random bytes in hex, for unique names.
-func randomHex() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 type result = sdktest.Result
@@ -83,3 +46,4 @@ func crun(t *testing.T, args ...string) result                  { t.Helper(); re
 func snapshot(t *testing.T) hostState                           { t.Helper(); return host.Snapshot(t) }
 func nothingLeft(t *testing.T, before hostState)                { t.Helper(); host.NothingLeft(t, before) }
 func added(before, after []string) []string                     { return sdktest.Added(before, after) }
+func randomHex() string                                         { return sdktest.RandomHex() }

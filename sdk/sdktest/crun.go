@@ -3,6 +3,8 @@ package sdktest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -75,6 +77,43 @@ type Crun struct {
 
 	mu   sync.Mutex
 	runs int
+}
+
+// BuildFromRepo builds crun, crun-init and crun-plugins from the crun
+// repository at repoRoot, and the plugin's main package in pluginPkg as
+// crun-plugin-NAME, into a new temporary directory, and returns a Crun
+// that runs them. Remove it when done. (For plugins kept in crun's
+// repository, as plugin-examples are; a third party builds crun its own
+// way and fills a Crun itself.)
+func BuildFromRepo(repoRoot, pluginPkg, name string) (*Crun, error) {
+	dir, err := os.MkdirTemp("", "crun-example-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Crun{Bin: filepath.Join(dir, "crun"), PluginDir: filepath.Join(dir, "plugins"),
+		Prefix: "example-" + name + "-" + RandomHex(), Owned: dir}
+	for _, bin := range []string{"crun", "crun-init", "crun-plugins"} {
+		if err := GoBuild(repoRoot, "./cmd/"+bin, filepath.Join(dir, bin)); err != nil {
+			c.Remove()
+			return nil, err
+		}
+	}
+	if _, err := BuildPlugin(pluginPkg, c.PluginDir, name); err != nil {
+		c.Remove()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Remove deletes the directory BuildFromRepo made.
+func (c *Crun) Remove() { os.RemoveAll(c.Owned) }
+
+// RandomHex returns six random bytes in hex, for names no other test
+// run uses.
+func RandomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Result is one finished run of crun.
