@@ -139,8 +139,7 @@ func Main() int {
 
 	path, err := LookPath(p.Command[0], envValue(p.Env, "PATH"))
 	if err != nil {
-		return fail(0, "", "exec "+p.Command[0], err,
-			"check the name, or give a path; --env PATH=... sets the container's PATH", ExitNotFound)
+		return fail(0, "", "exec "+p.Command[0], err, NotFoundHint, ExitNotFound)
 	}
 	if p.ReapingInit {
 		if trace {
@@ -148,7 +147,7 @@ func Main() int {
 		}
 		code, err := supervise(sock, path, p.Command, p.Env)
 		if err != nil {
-			code, hint := execFailure(err)
+			code, hint := ExecFailure(err)
 			return fail(0, "", "exec "+path, err, hint, code)
 		}
 		return code
@@ -160,12 +159,12 @@ func Main() int {
 		return ExitCrunFailed // the parent is gone
 	}
 	err = unix.Exec(path, p.Command, p.Env)
-	code, hint := execFailure(err)
+	code, hint := ExecFailure(err)
 	return fail(0, "", "exec "+path, err, hint, code)
 }
 
-// execFailure gives the exit code and advice for a failed execve.
-func execFailure(err error) (int, string) {
+// ExecFailure gives the exit code and advice for a failed execve.
+func ExecFailure(err error) (int, string) {
 	if errors.Is(err, unix.ENOENT) {
 		// The file is there but its interpreter (#! line) or dynamic
 		// loader is not.
@@ -173,6 +172,9 @@ func execFailure(err error) (int, string) {
 	}
 	return ExitCannotExecute, "is it an executable file (chmod +x) for this machine?"
 }
+
+// NotFoundHint is the advice for a command that is not found.
+const NotFoundHint = "check the name, or give a path; --env PATH=... sets the container's PATH"
 
 // ErrNotFound is returned by LookPath when no executable file matches.
 var ErrNotFound = errors.New("command not found")

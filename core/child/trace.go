@@ -19,6 +19,12 @@ func Monotonic() int64 {
 // Tracef prints one --trace line, ending with the time since start (a
 // Monotonic reading: when crun started).
 func Tracef(w io.Writer, start int64, format string, args ...any) {
-	since := time.Duration(Monotonic() - start)
+	TraceAt(w, start, Monotonic(), format, args...)
+}
+
+// TraceAt prints one --trace line about something that happened at at (a
+// Monotonic reading), ending with its time since start.
+func TraceAt(w io.Writer, start, at int64, format string, args ...any) {
+	since := time.Duration(at - start)
 	fmt.Fprintf(w, "crun: trace: "+format+" @%.2fms\n", append(args, float64(since)/float64(time.Millisecond))...)
 }

@@ -1,0 +1,238 @@
+package spawn
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/crun-project/crun/core/child"
+	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/sdktest"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+func testPlan(steps ...spec.Step) *plan.Plan {
+	p := &plan.Plan{
+		Namespaces: []spec.Namespace{spec.NamespaceMount, spec.NamespaceUTS, spec.NamespacePID},
+		Command:    []string{"true"},
+		Env:        []string{"PATH=/usr/bin:/bin"},
+	}
+	p.Steps = append(p.Steps, plan.Step{Plugin: "mnt", Step: spec.Step{Phase: spec.PhasePrepare,
+		Mount: &spec.Mount{Target: "/", Flags: []string{"rec", "private"}}}})
+	for _, s := range steps {
+		p.Steps = append(p.Steps, plan.Step{Plugin: "test", Step: s})
+	}
+	return p
+}
+
+func TestCompileSaysWhyCrunInitRuns(t *testing.T) {
+	reaping := testPlan()
+	reaping.ReapingInit = true
+	noMount := testPlan()
+	noMount.Namespaces = []spec.Namespace{spec.NamespaceUTS}
+	noMount.Steps = nil
+	hostMountPoint := testPlan(spec.Step{Phase: spec.PhaseMount,
+		Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/srv/new", CreateTarget: true}})
+	for _, c := range []struct {
+		name string
+		p    *plan.Plan
+		why  string
+	}{
+		{"pid.init", reaping, "pid.init=true"},
+		{"no mount namespace", noMount, "without a mount namespace"},
+		{"a mount point on the host", hostMountPoint, "creates a mount point in the host's tree"},
+	} {
+		if _, err := Compile(c.p); err == nil || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("%s: Compile error %v, want one saying %q", c.name, err, c.why)
+		}
+	}
+	// After the root switch, a mount point is the container's own.
+	afterSwitch := testPlan(
+		spec.Step{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: "/tmp/root"}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/srv/new", CreateTarget: true}})
+	if _, err := Compile(afterSwitch); err != nil {
+		t.Errorf("a mount point after the root switch: %v", err)
+	}
+}
+
+func TestCompileCommandCandidates(t *testing.T) {
+	p := testPlan()
+	p.Command = []string{"sh", "-c", "exit 0"}
+	p.Env = []string{"PATH=/nope", "HOME=/", "PATH=/usr/bin::/bin"} // the last PATH counts
+	prog, err := Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range prog.candidates {
+		got = append(got, prog.candidate(i))
+	}
+	if want := []string{"/usr/bin/sh", "sh", "/bin/sh"}; !slices.Equal(got, want) || prog.explicit {
+		t.Errorf("candidates %q (explicit %v), want %q", got, prog.explicit, want)
+	}
+	p.Command = []string{"./run.sh"}
+	if prog, err = Compile(p); err != nil || len(prog.candidates) != 1 || prog.candidate(0) != "./run.sh" || !prog.explicit {
+		t.Errorf("a path: %v %v", prog, err)
+	}
+}
+
+func TestDirsToCreate(t *testing.T) {
+	var got []string
+	for _, d := range relativeDirs("dev/pts") {
+		got = append(got, str(d.path)+"|"+str(d.parent)+"|"+str(d.base))
+	}
+	if want := []string{"dev|.|dev", "dev/pts|dev|pts"}; !slices.Equal(got, want) {
+		t.Errorf("relativeDirs: %q, want %q", got, want)
+	}
+	got = nil
+	for _, d := range absoluteDirs("/srv//a/") {
+		got = append(got, str(d.path))
+	}
+	if want := []string{"/srv", "/srv/a"}; !slices.Equal(got, want) {
+		t.Errorf("absoluteDirs: %q, want %q", got, want)
+	}
+	if _, rel, _ := inRoot("/r/", "/../etc/passwd"); rel != "etc/passwd" {
+		t.Errorf("inRoot: rel %q", rel)
+	}
+}
+
+func TestStepErrorsSayWhatCrunInitSays(t *testing.T) {
+	p := testPlan(spec.Step{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: "/tmp/root"}},
+		spec.Step{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "pts/ptmx", Link: "/dev/ptmx"}})
+	prog, err := Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := prog.describe(record{Kind: uint32(kindFail), Step: 2, Stage: uint32(stPivot), Errno: uint32(syscall.EINVAL)})
+	if m.Step != 2 || m.Plugin != "test" || m.Err != "pivot_root /tmp/root: invalid argument (is it a mount point, and is / private?)" {
+		t.Errorf("pivot_root: %+v", m)
+	}
+	m = prog.describe(record{Kind: uint32(kindFail), Step: 3, Stage: uint32(stStep), Errno: uint32(syscall.EEXIST)})
+	if m.Err != "symlink pts/ptmx /dev/ptmx: file exists" {
+		t.Errorf("symlink: %+v", m)
+	}
+	m = prog.describe(record{Kind: uint32(kindFail), Stage: uint32(stNotFound), Errno: uint32(syscall.ENOENT)})
+	if m.ExitCode != child.ExitNotFound || m.Err != "command not found in the container's PATH=/usr/bin:/bin" {
+		t.Errorf("not found: %+v", m)
+	}
+}
+
+// spawned is what a spawned child did.
+type spawned struct {
+	failure *child.Message
+	status  syscall.WaitStatus
+	stdout  string
+}
+
+// run starts p's child, with stdout to a file, and waits for it.
+func run(t *testing.T, p *plan.Plan) spawned {
+	t.Helper()
+	prog, err := Compile(p)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	c, err := prog.Start(Attr{Stdio: [3]*os.File{nil, out, nil}, Terminal: -1, CgroupFD: -1})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer c.Close()
+	executing, failure, err := c.Follow(Progress{})
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	state, err := c.Process.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !executing && failure == nil {
+		t.Fatalf("the child died before the exec: %v", state)
+	}
+	b, _ := os.ReadFile(out.Name())
+	return spawned{failure: failure, status: state.Sys().(syscall.WaitStatus), stdout: string(b)}
+}
+
+// TestSpawnedChild runs real children, as root: the steps happen in the
+// new namespaces, and each failure is reported with its step and the
+// kernel's error.
+func TestSpawnedChild(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	// A PATH where the first "cmd" is a directory, the second cannot be
+	// executed, and the third can.
+	for _, d := range []string{"a/cmd", "b", "c"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "b/cmd"), []byte("#!/bin/sh\necho b\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "c/cmd"), []byte("#!/bin/sh\necho c\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "nointerp"), []byte("#!/nonexistent/sh\n"), 0o755)
+	path := "PATH=" + filepath.Join(dir, "a") + ":" + filepath.Join(dir, "b") + ":" + filepath.Join(dir, "c")
+	hostName, _ := os.Hostname()
+
+	t.Run("steps and PATH", func(t *testing.T) {
+		p := testPlan(spec.Step{Phase: spec.PhaseConfigure, Sethostname: &spec.Sethostname{Hostname: "spawned"}},
+			spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs",
+				Target: "/new/dir", Root: dir, CreateTarget: true}})
+		p.Command = []string{"sh", "-c", `hostname; cmd; grep -c " ` + dir + `/new/dir tmpfs " /proc/self/mounts`}
+		p.Env = []string{path + ":/usr/bin:/bin"}
+		r := run(t, p)
+		if r.failure != nil || r.status.ExitStatus() != 0 || r.stdout != "spawned\nc\n1\n" {
+			t.Errorf("failure %+v, status %v, stdout %q", r.failure, r.status, r.stdout)
+		}
+		if h, _ := os.Hostname(); h != hostName {
+			t.Errorf("the host's name changed to %q", h)
+		}
+		if b, _ := os.ReadFile("/proc/self/mounts"); strings.Contains(string(b), dir+"/new/dir") {
+			t.Error("the container's mount is on the host")
+		}
+	})
+	for _, c := range []struct {
+		name    string
+		steps   []spec.Step
+		path    string // the container's PATH, if not the three
+		command []string
+		step    int
+		code    int
+		err     string
+	}{
+		{"a file that cannot be executed", nil, "PATH=" + filepath.Join(dir, "a") + ":" + filepath.Join(dir, "b"), []string{"cmd"}, 0, child.ExitCannotExecute, "permission denied"},
+		{"not found", nil, "", []string{"nothing-here"}, 0, child.ExitNotFound, "command not found in the container's PATH=" + dir},
+		{"no such path", nil, "", []string{"/nothing/here"}, 0, child.ExitNotFound, "command not found"},
+		{"interpreter missing", nil, "", []string{filepath.Join(dir, "nointerp")}, 0, child.ExitNotFound, "no such file or directory"},
+		{"an unknown file system", []spec.Step{{Phase: spec.PhaseMount,
+			Mount: &spec.Mount{Source: "x", FSType: "nosuchfs", Target: "/mnt", Root: dir, CreateTarget: true}}},
+			"", []string{"true"}, 2, child.ExitCrunFailed, "no such device"},
+		{"a symlink in the way", []spec.Step{{Phase: spec.PhaseConfigure,
+			Symlink: &spec.Symlink{Target: "elsewhere", Link: filepath.Join(dir, "c")}}},
+			"", []string{"true"}, 2, child.ExitCrunFailed, "symlink elsewhere " + filepath.Join(dir, "c") + ": file exists"},
+		{"pivot_root onto a directory", []spec.Step{{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: dir}}},
+			"", []string{"true"}, 2, child.ExitCrunFailed, "pivot_root " + dir + ": "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := testPlan(c.steps...)
+			p.Command = c.command
+			p.Env = []string{path}
+			if c.path != "" {
+				p.Env = []string{c.path}
+			}
+			r := run(t, p)
+			f := r.failure
+			if f == nil || f.Step != c.step || f.ExitCode != c.code || !strings.Contains(f.Err, c.err) {
+				t.Errorf("failure %+v, want step %d, exit %d, error with %q", f, c.step, c.code, c.err)
+			}
+		})
+	}
+	// The symlink step accepts a link that is already there, the same.
+	os.Symlink("pts/ptmx", filepath.Join(dir, "ptmx"))
+	p := testPlan(spec.Step{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "pts/ptmx", Link: filepath.Join(dir, "ptmx")}})
+	if r := run(t, p); r.failure != nil {
+		t.Errorf("the same symlink again: %+v", r.failure)
+	}
+}
