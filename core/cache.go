@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
-	"github.com/crun-project/crun/sdk/spec"
 )
 
 // The plan cache. Plugins are planners whose contributions depend only on
@@ -43,16 +42,13 @@ import (
 // entry is ignored and rewritten.
 
 // cacheFormat changes whenever the key or the entry layout does.
-const cacheFormat = 3
+const cacheFormat = 4
 
-// An entry is three lines: a header, the fingerprints of the host paths
-// the plan depends on (JSON), and the plan in its wire form (plan.Marshal;
-// base64). The header holds what cloning the child takes (its
-// namespaces, and whether it must be created in a cgroup), so that a run
-// can start crun's init from it at once, while it decodes and checks the
-// plan: the init's Go runtime starts on another CPU in the meantime.
+// An entry is three lines: a header (the format), the fingerprints of
+// the host paths the plan depends on (JSON), and the plan in its wire
+// form (plan.Marshal; base64).
 //
-//	crun-plan-cache 3 namespaces=mnt,uts,pid clone-into-cgroup=no
+//	crun-plan-cache 4
 //	{"/sys/fs/cgroup/pids":"dir:...",...}
 //	Y3J1bi1wbGFuLXdpcmUC...
 const cacheMagic = "crun-plan-cache"
@@ -165,14 +161,11 @@ func fingerprint(path string) string {
 	return fp
 }
 
-// cacheHit is a cache entry read but not yet trusted: its header is
-// enough to clone the child; its plan is used once checked.
+// cacheHit is a cache entry read but not yet trusted: its plan is used
+// once checked.
 type cacheHit struct {
 	key  string
 	body []byte
-	// From the header.
-	namespaces      []spec.Namespace
-	cloneIntoCgroup bool
 }
 
 // readCacheEntry returns the entry for key, or nil when there is none
@@ -200,48 +193,15 @@ func readCacheEntry(key string) *cacheHit {
 const entryLines = 2
 
 func (h *cacheHit) parseHeader(line string) bool {
-	f := strings.Fields(line)
-	if len(f) != 4 || f[0] != cacheMagic || f[1] != strconv.Itoa(cacheFormat) {
-		return false
-	}
-	names, ok := strings.CutPrefix(f[2], "namespaces=")
-	if !ok {
-		return false
-	}
-	if names != "" {
-		for _, n := range strings.Split(names, ",") {
-			if !slices.Contains(spec.Namespaces, spec.Namespace(n)) {
-				return false
-			}
-			h.namespaces = append(h.namespaces, spec.Namespace(n))
-		}
-	}
-	switch f[3] {
-	case "clone-into-cgroup=yes":
-		h.cloneIntoCgroup = true
-	case "clone-into-cgroup=no":
-	default:
-		return false
-	}
-	return true
+	return line == cacheHeader()
 }
 
-// cacheHeader is the header line of an entry for p.
-func cacheHeader(p *plan.Plan) string {
-	names := make([]string, len(p.Namespaces))
-	for i, ns := range p.Namespaces {
-		names[i] = string(ns)
-	}
-	into := "no"
-	if p.CloneIntoCgroup != "" {
-		into = "yes"
-	}
-	return fmt.Sprintf("%s %d namespaces=%s clone-into-cgroup=%s\n", cacheMagic, cacheFormat, strings.Join(names, ","), into)
-}
+// cacheHeader is the header line of an entry.
+func cacheHeader() string { return fmt.Sprintf("%s %d", cacheMagic, cacheFormat) }
 
 // plan returns the entry's plan with the container id filled in, or nil
 // when it is not usable: corrupt, truncated, made from host paths that
-// changed since, or not what its header says.
+// changed since.
 func (h *cacheHit) plan(containerID string) *plan.Plan {
 	lines := bytes.Split(h.body, []byte("\n"))
 	if len(lines) != entryLines+1 || len(lines[entryLines]) != 0 {
@@ -262,16 +222,10 @@ func (h *cacheHit) plan(containerID string) *plan.Plan {
 		return nil
 	}
 	p, err := withContainerID(raw[:n], containerID)
-	if err != nil || p.Validate() != nil || !h.matches(p) {
+	if err != nil || p.Validate() != nil {
 		return nil // corrupt, or made by another crun: planned again and rewritten
 	}
 	return p
-}
-
-// matches tells whether a child cloned as the header says is the child
-// the plan needs.
-func (h *cacheHit) matches(p *plan.Plan) bool {
-	return slices.Equal(h.namespaces, p.Namespaces) && h.cloneIntoCgroup == (p.CloneIntoCgroup != "")
 }
 
 // maxCacheEntries bounds the cache: past it, the older half goes.
@@ -296,7 +250,7 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 	if err != nil {
 		return err
 	}
-	b := []byte(cacheHeader(p))
+	b := []byte(cacheHeader() + "\n")
 	b = append(append(b, fpLine...), '\n')
 	b = append(base64.StdEncoding.AppendEncode(b, wire), '\n')
 	// Concurrent runs may store the same key: each writes its own

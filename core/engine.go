@@ -67,10 +67,6 @@ type Request struct {
 	// StopTimeout is how long the container has after a forwarded
 	// SIGTERM before crun kills it; 0 waits forever.
 	StopTimeout time.Duration
-	// Prestarted is crun's init started from the command line's hint
-	// (Prestart), if any; Run takes it over, and leaves the hint for
-	// the next run.
-	Prestarted *Prestarted
 }
 
 // Session is a prepared run: a plan and the plugin processes it may still

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/crun-project/crun/core/child"
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/core/spawn"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -90,23 +90,10 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	}
 	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
 		stopTimeout: req.StopTimeout}
-	// crun's init may be started already (Prestart, from the command
-	// line's hint); otherwise a cached plan's header says how to clone
-	// it: start it now, so that its start-up overlaps with checking the
-	// plan, the state file and the before-clone host steps. It does
-	// nothing until it has its plan, and on every path that does not
-	// hand it over, it is killed.
-	req.Prestarted.take(r)
-	hit := in.lookup()
-	if r.early == nil && hit != nil && !hit.cloneIntoCgroup {
-		r.startEarly(hit.namespaces)
-	}
-	defer r.discardEarly()
-	s, err := e.prepare(ctx, in, hit)
+	s, err := e.prepare(ctx, in, in.lookup())
 	if err != nil {
 		return ExitCrunFailed, err
 	}
-	req.Prestarted.remember(cacheHeader(s.Plan))
 	switch {
 	case s.FromCache:
 		r.tracef("plan from the cache: no plugin launched")
@@ -171,21 +158,32 @@ type parentRun struct {
 	created   []string
 	childRoot string // the child's root as a host path, after a chroot
 	terminal  int    // the terminal handed to the container, or -1
-	// early is crun's init started from a cached plan's header, before
-	// the plan was checked (startEarly), until run takes it.
-	early *startedChild
+}
+
+// childProc is the container's first process, however it was started:
+// crun's init through os/exec, or a child forked by package spawn.
+type childProc struct {
+	cmd     *exec.Cmd   // crun-init; nil for a spawned child
+	process *os.Process // always set
+	state   *os.ProcessState
+}
+
+func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, process: cmd.Process} }
+
+// wait reaps the process.
+func (c *childProc) wait() {
+	if c.cmd != nil {
+		_ = c.cmd.Wait()
+		c.state = c.cmd.ProcessState
+		return
+	}
+	c.state, _ = c.process.Wait()
 }
 
 // startedChild is crun's init, started, waiting for its plan.
 type startedChild struct {
-	cmd        *exec.Cmd
-	sock       *os.File
-	namespaces []spec.Namespace
-	// terminal is the foreground terminal an early child is to be given
-	// when run takes it, or -1. Until then the child is in a process
-	// group of its own in the background: a Ctrl-C while crun plans
-	// must reach crun, which cleans up, not a child that has no plan.
-	terminal int
+	cmd  *exec.Cmd
+	sock *os.File
 }
 
 func (r *parentRun) tracef(format string, args ...any) {
@@ -228,37 +226,24 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		}
 	}()
 
-	// An early child is the container's only if it was cloned as the
-	// plan says (the cache entry's header could lie).
-	early := r.takeEarly()
-	if early != nil && (!slices.Equal(early.namespaces, p.Namespaces) || p.CloneIntoCgroup != "") {
-		r.discard(early)
-		early = nil
-	}
 	if err := s.runHostSteps(ctx, spec.HookBeforeClone, 0, r.tracef); err != nil {
-		r.discard(early)
 		return ExitCrunFailed, err
 	}
 	if sig := r.interruptedBeforeClone(); sig != 0 {
-		r.discard(early)
 		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
-	var cmd *exec.Cmd
-	var sock *os.File
-	if early != nil {
-		if err := r.handTerminal(early); err != nil {
-			r.discard(early)
-			return ExitCrunFailed, err
-		}
-		cmd, sock = early.cmd, early.sock
-	} else {
-		c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup, false)
-		if err != nil {
-			return ExitCrunFailed, err
-		}
-		cmd, sock = c.cmd, c.sock
+	if prog, err := spawn.Compile(p); err != nil {
+		r.tracef("crun init runs the steps: %v", err)
+	} else if filesOnly(r.stdio) {
+		return r.runSpawned(ctx, prog)
 	}
+	c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+	cmd, sock := c.cmd, c.sock
 	defer sock.Close()
+	proc := initProc(cmd)
 	r.mu.Lock()
 	r.pid = cmd.Process.Pid
 	r.mu.Unlock()
@@ -266,30 +251,26 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 
 	// The child blocks until "go": first the plan, then the host's
 	// after-clone steps (cgroup attach, hooks) while it waits.
-	afterClone := false
-	for _, h := range p.HostSteps {
-		afterClone = afterClone || h.Point == spec.HookAfterClone
-	}
+	afterClone := hasAfterClone(p)
 	wire, err := plan.EncodeForChild(p)
 	if err != nil {
-		return r.abort(cmd, err)
+		return r.abort(proc, err)
 	}
 	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone,
 		Trace: r.trace, TraceStart: startedAt}); err != nil {
 		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
-			// The init died before its plan (started early, it has been
-			// waiting a while): say of what.
-			return r.initDied(cmd)
+			// The init died before its plan: say of what.
+			return r.initDied(proc)
 		}
-		return r.abort(cmd, fmt.Errorf("send the plan to the child: %w", err))
+		return r.abort(proc, fmt.Errorf("send the plan to the child: %w", err))
 	}
 	r.tracef("plan sent to crun init (pid %d)", cmd.Process.Pid)
 	if afterClone {
 		if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
-			return r.abort(cmd, err)
+			return r.abort(proc, err)
 		}
 		if err := child.WriteMessage(sock, child.Message{Type: child.MsgGo, Trace: r.trace}); err != nil {
-			return r.abort(cmd, fmt.Errorf("release the child: %w", err))
+			return r.abort(proc, fmt.Errorf("release the child: %w", err))
 		}
 	}
 
@@ -303,20 +284,20 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 			break // the child exec'd, or died (with our message unread)
 		}
 		if err != nil {
-			return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
+			return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
 		}
 		switch m.Type {
 		case child.MsgDone:
 			if err := r.stepDone(m); err != nil {
-				return r.abort(cmd, err)
+				return r.abort(proc, err)
 			}
 			continue
 		case child.MsgCreate:
 			if err := r.recordCreated(m); err != nil {
-				return r.abort(cmd, err)
+				return r.abort(proc, err)
 			}
 			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
-				return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
+				return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
 			}
 			continue
 		case child.MsgExec:
@@ -324,10 +305,10 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 			continue
 		case child.MsgMount:
 			if err := r.recordHostMount(m); err != nil {
-				return r.abort(cmd, err)
+				return r.abort(proc, err)
 			}
 			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
-				return r.abort(cmd, fmt.Errorf("talk to the child: %w", err))
+				return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
 			}
 			continue
 		}
@@ -337,8 +318,131 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		}
 	}
 	if failure == nil && !execAnnounced {
-		return r.initDied(cmd)
+		return r.initDied(proc)
 	}
+	return r.finish(proc, failure)
+}
+
+func hasAfterClone(p *plan.Plan) bool {
+	for _, h := range p.HostSteps {
+		if h.Point == spec.HookAfterClone {
+			return true
+		}
+	}
+	return false
+}
+
+// runSpawned runs the container from a child forked by package spawn,
+// which performs the steps itself: no crun init starts.
+func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, error) {
+	s := r.session
+	p := s.Plan
+	attr := spawn.Attr{Terminal: -1, CgroupFD: -1, Wait: hasAfterClone(p), Trace: r.trace}
+	for i, stream := range []any{r.stdio.In, r.stdio.Out, r.stdio.Err} {
+		if f, ok := stream.(*os.File); ok {
+			attr.Stdio[i] = f
+		}
+	}
+	if fd, ok := foregroundTerminal(r.stdio.In); ok {
+		attr.Terminal = fd
+		r.terminal = fd
+	}
+	clonedAt := child.Monotonic()
+	c, err := r.spawn(prog, attr, p.CloneIntoCgroup)
+	if err != nil {
+		if r.terminal >= 0 {
+			reclaimTerminal(r.terminal)
+			r.terminal = -1
+		}
+		return ExitCrunFailed, cloneError(p.Namespaces, err)
+	}
+	defer c.Close()
+	proc := &childProc{process: c.Process}
+	pid := c.Process.Pid
+	r.mu.Lock()
+	r.pid = pid
+	r.mu.Unlock()
+	go r.handleSignals()
+	if r.trace {
+		// When it was cloned: with CLONE_VFORK, crun resumes only once
+		// the child has executed the command.
+		child.TraceAt(r.log, startedAt, clonedAt, "cloned the container's first process (pid %d), which runs the steps itself", pid)
+	}
+	if attr.Wait {
+		if err := s.runHostSteps(ctx, spec.HookAfterClone, pid, r.tracef); err != nil {
+			return r.abort(proc, err)
+		}
+		if err := c.Release(); err != nil {
+			return r.abort(proc, fmt.Errorf("release the child: %w", err))
+		}
+	}
+	progress := spawn.Progress{}
+	if r.trace {
+		progress.Step = func(i int, elapsed time.Duration, at int64) {
+			st := p.Steps[i-1]
+			child.TraceAt(r.log, startedAt, at, "step %d [%s] %s: %s (%s)",
+				i, st.Phase, st.Plugin, plan.DescribeStep(st.Step), elapsed.Round(time.Microsecond))
+		}
+		progress.Exec = func(path string, at int64) {
+			child.TraceAt(r.log, startedAt, at, "exec %s", path)
+		}
+	}
+	executing, failure, err := c.Follow(progress)
+	if err != nil {
+		return r.abort(proc, err)
+	}
+	if failure == nil && !executing {
+		return r.initDied(proc)
+	}
+	return r.finish(proc, failure)
+}
+
+// spawn forks the child, inside the plan's cgroup from the start where
+// the kernel can (cgroup v2), as start does for crun's init.
+func (r *parentRun) spawn(prog *spawn.Program, attr spawn.Attr, dir string) (*spawn.Child, error) {
+	if dir == "" {
+		return prog.Start(attr)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		attr.CgroupFD = fd
+		c, err := prog.Start(attr)
+		unix.Close(fd)
+		if err == nil {
+			r.tracef("cloned into the cgroup %s", dir)
+			r.session.clonedInto = dir
+			return c, nil
+		}
+		if errors.Is(err, unix.EPERM) {
+			return nil, err // not the cgroup's fault: namespaces need root
+		}
+	}
+	r.tracef("cannot clone into the cgroup %s (%v): cloning normally, attaching after", dir, err)
+	attr.CgroupFD = -1
+	return prog.Start(attr)
+}
+
+// cloneError words a failed clone.
+func cloneError(namespaces []spec.Namespace, err error) error {
+	var names []string
+	for _, ns := range namespaces {
+		names = append(names, plan.CloneFlagName(ns))
+	}
+	flags := strings.Join(names, "|")
+	if flags == "" {
+		return fmt.Errorf("start crun init: %w", err)
+	}
+	hint := ""
+	if errors.Is(err, unix.EPERM) {
+		hint = ": run crun as root (new namespaces need CAP_SYS_ADMIN)"
+	}
+	return fmt.Errorf("clone with %s: %w%s", flags, err, hint)
+}
+
+// finish follows the command once the child executed it (or reported a
+// failure), until it ends, and says how it ended.
+func (r *parentRun) finish(proc *childProc, failure *child.Message) (int, error) {
+	pid := proc.process.Pid
 	r.mu.Lock()
 	r.executing = failure == nil
 	pending := r.pending
@@ -349,13 +453,13 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	if r.executing && pending != 0 {
 		// A signal that came while the container was being set up is
 		// the command's now.
-		_ = unix.Kill(cmd.Process.Pid, pending)
+		_ = unix.Kill(pid, pending)
 		if pending == unix.SIGTERM {
-			r.armStopTimer(cmd.Process.Pid)
+			r.armStopTimer(pid)
 		}
 	}
 
-	status := r.reap(cmd)
+	status := r.reap(proc)
 	r.tracef("the command ended: status %d", status)
 	r.mu.Lock()
 	killedBy := r.killedBy
@@ -415,7 +519,7 @@ func (r *parentRun) recordHostMount(m child.Message) error {
 
 // startChild clones crun's init into the plan's namespaces. The child's
 // end of the protocol socket becomes its fd 3.
-func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string, early bool) (*startedChild, error) {
+func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*startedChild, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -438,18 +542,10 @@ func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string, ea
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
-	terminal := -1
 	if fd, ok := foregroundTerminal(r.stdio.In); ok {
-		if early {
-			// Its own process group, in the background until run
-			// hands it the terminal (handTerminal).
-			cmd.SysProcAttr.Setpgid = true
-			terminal = fd
-		} else {
-			cmd.SysProcAttr.Foreground = true
-			cmd.SysProcAttr.Ctty = fd
-			r.terminal = fd
-		}
+		cmd.SysProcAttr.Foreground = true
+		cmd.SysProcAttr.Ctty = fd
+		r.terminal = fd
 	}
 	err = r.start(cmd, cloneInto)
 	if err != nil {
@@ -458,79 +554,9 @@ func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string, ea
 			reclaimTerminal(r.terminal)
 			r.terminal = -1
 		}
-		var names []string
-		for _, ns := range namespaces {
-			names = append(names, plan.CloneFlagName(ns))
-		}
-		flags := strings.Join(names, "|")
-		if flags == "" {
-			return nil, fmt.Errorf("start crun init: %w", err)
-		}
-		hint := ""
-		if errors.Is(err, unix.EPERM) {
-			hint = ": run crun as root (new namespaces need CAP_SYS_ADMIN)"
-		}
-		return nil, fmt.Errorf("clone with %s: %w%s", flags, err, hint)
+		return nil, cloneError(namespaces, err)
 	}
-	return &startedChild{cmd: cmd, sock: parentEnd, namespaces: namespaces, terminal: terminal}, nil
-}
-
-// handTerminal makes an early child's process group the terminal's
-// foreground group, as the clone does for a child started the usual way.
-func (r *parentRun) handTerminal(c *startedChild) error {
-	if c.terminal < 0 {
-		return nil
-	}
-	if err := unix.IoctlSetPointerInt(c.terminal, unix.TIOCSPGRP, c.cmd.Process.Pid); err != nil {
-		return fmt.Errorf("hand the terminal to the container: %w", err)
-	}
-	r.terminal = c.terminal
-	return nil
-}
-
-// startEarly starts crun's init before the plan is known for sure (from
-// a cache entry's header), so that its start-up overlaps with checking
-// the plan. The child does nothing until it has its plan; run takes it
-// (takeEarly), or it is discarded. A failure is not reported: the child
-// is then started the usual way, which reports it. (Starting it from
-// another goroutine, to overlap the clone too, measured slower: the
-// extra thread costs more than the clone.)
-func (r *parentRun) startEarly(namespaces []spec.Namespace) {
-	if !filesOnly(r.stdio) {
-		// exec.Cmd would copy other readers and writers in goroutines,
-		// which a discarded child could leave blocked on the caller's
-		// input.
-		return
-	}
-	c, err := r.startChild(namespaces, "", true)
-	if err != nil {
-		r.tracef("could not start crun init early (%v): starting it after the checks", err)
-		return
-	}
-	r.early = c
-	r.tracef("crun init started early, from the cached plan's header, while the plan is checked")
-}
-
-// takeEarly returns the early child, if there is one, for run to use.
-func (r *parentRun) takeEarly() *startedChild {
-	c := r.early
-	r.early = nil
-	return c
-}
-
-// discardEarly discards the early child, if run did not take it.
-func (r *parentRun) discardEarly() { r.discard(r.takeEarly()) }
-
-// discard kills and reaps a child that has not had its plan (nor the
-// terminal: that comes with the plan).
-func (r *parentRun) discard(c *startedChild) {
-	if c == nil {
-		return
-	}
-	r.tracef("crun init, started early, discarded")
-	_ = c.cmd.Process.Signal(syscall.SIGKILL)
-	_ = c.cmd.Wait()
-	c.sock.Close()
+	return &startedChild{cmd: cmd, sock: parentEnd}, nil
 }
 
 // filesOnly tells whether the container's streams are files (or none).
@@ -589,17 +615,17 @@ func (r *parentRun) start(cmd *exec.Cmd, dir string) error {
 
 // initDied reports crun's init ending before it ran the command: killed
 // (a Ctrl-C during setup reaches it too), crashed, or out of memory.
-func (r *parentRun) initDied(cmd *exec.Cmd) (int, error) {
+func (r *parentRun) initDied(proc *childProc) (int, error) {
 	r.mu.Lock()
 	if r.abandon != nil {
 		r.abandon.Stop()
 	}
 	r.mu.Unlock()
-	r.reap(cmd)
+	r.reap(proc)
 	r.mu.Lock()
 	pending, killedBy := r.pending, r.killedBy
 	r.mu.Unlock()
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ws, _ := proc.state.Sys().(syscall.WaitStatus)
 	switch {
 	case killedBy != 0:
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
@@ -617,9 +643,9 @@ func (r *parentRun) initDied(cmd *exec.Cmd) (int, error) {
 }
 
 // abort kills a child that has not executed the command yet.
-func (r *parentRun) abort(cmd *exec.Cmd, err error) (int, error) {
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	r.reap(cmd)
+func (r *parentRun) abort(proc *childProc, err error) (int, error) {
+	_ = proc.process.Signal(syscall.SIGKILL)
+	r.reap(proc)
 	r.mu.Lock()
 	killedBy, pending := r.killedBy, r.pending
 	r.mu.Unlock()
@@ -703,8 +729,8 @@ func (r *parentRun) interruptedBeforeClone() syscall.Signal {
 }
 
 // reap waits for the child and takes the terminal back.
-func (r *parentRun) reap(cmd *exec.Cmd) int {
-	status := wait(cmd)
+func (r *parentRun) reap(proc *childProc) int {
+	status := wait(proc)
 	r.mu.Lock()
 	r.exited = true
 	if r.stopTimer != nil {
@@ -739,9 +765,12 @@ func (r *parentRun) armStopTimer(pid int) {
 
 // wait reaps the child and returns its status the way a shell does: the
 // exit code, or 128+N when killed by signal N.
-func wait(cmd *exec.Cmd) int {
-	_ = cmd.Wait()
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+func wait(proc *childProc) int {
+	proc.wait()
+	if proc.state == nil {
+		return ExitCrunFailed
+	}
+	ws, ok := proc.state.Sys().(syscall.WaitStatus)
 	if !ok {
 		return ExitCrunFailed
 	}

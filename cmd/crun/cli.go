@@ -123,10 +123,6 @@ func newFlagSet(o *options) *pflag.FlagSet {
 
 // Main runs the CLI and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	// First of all, crun's init, if this command line ran before: its
-	// start-up overlaps with parsing and planning.
-	pre := core.Prestart(args, core.Stdio{In: stdin, Out: stdout, Err: stderr})
-	defer pre.Discard()
 	var o options
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard)
@@ -160,7 +156,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	switch verb {
 	case "run":
-		return cmdRun(&o, rest, pre, stdin, stdout, stderr)
+		return cmdRun(&o, rest, stdin, stdout, stderr)
 	case "plan":
 		return cmdPlan(&o, rest, stdout, stderr)
 	case "plugins":
@@ -345,12 +341,11 @@ func prepare(verb string, o *options, command []string, stderr io.Writer) (req c
 	return req, e, cleanup, true
 }
 
-func cmdRun(o *options, command []string, pre *core.Prestarted, stdin io.Reader, stdout, stderr io.Writer) int {
+func cmdRun(o *options, command []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	req, e, cleanup, ok := prepare("run", o, command, stderr)
 	if !ok {
 		return core.ExitCrunFailed
 	}
-	req.Prestarted = pre
 	defer cleanup()
 	code, err := e.Run(context.Background(), req, core.Stdio{In: stdin, Out: stdout, Err: stderr}, stderr)
 	if err != nil {

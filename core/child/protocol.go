@@ -1,6 +1,8 @@
-// Package child is crun's init: the process cloned into the new namespaces,
-// which performs the plan's child steps and then executes the command. It
-// also defines the small protocol between it and its parent.
+// Package child is crun's init, crun-init: a Go program cloned into the
+// new namespaces, which performs the plan's child steps and then executes
+// the command. Most plans do not need it (package spawn's child runs their
+// steps); those that keep an init as PID 1, or make mounts on the host,
+// do. It also defines the small protocol between it and its parent.
 //
 // The protocol runs over a unix socket pair. The child's end is fd 3; it is
 // close-on-exec in the child, so a successful execve closes it and the
@@ -26,10 +28,6 @@
 //	  |<-- error {step, plugin, message, code}-|  on failure, then exit(code)
 //	  |<-- exec -------------------------------|  about to execve
 //	  |<-- EOF --------------------------------|  execve succeeded
-//
-// The child may be cloned before the parent has checked its plan (from a
-// cached plan's header): it waits for "plan" whatever the parent does
-// meanwhile, and a parent that changes its mind kills it.
 //
 // If the parent's end reaches EOF before "go", the parent is gone and the
 // child exits without doing anything. EOF after "exec" means the command

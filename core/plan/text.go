@@ -57,7 +57,7 @@ func (p *Plan) WriteText(w io.Writer, explain bool) {
 			fmt.Fprintf(w, "      why: %s\n", h.Why)
 		}
 	}
-	fmt.Fprintf(w, "child steps (crun init, inside the new namespaces):%s\n", emptyMark(len(p.Steps)))
+	fmt.Fprintf(w, "child steps (in the new namespaces, before the command):%s\n", emptyMark(len(p.Steps)))
 	for i, s := range p.Steps {
 		if explain && (i == 0 || p.Steps[i-1].Phase != s.Phase) {
 			fmt.Fprintf(w, "      -- %s: %s\n", s.Phase, phaseMeaning[s.Phase])

@@ -170,10 +170,7 @@ type PivotRoot struct {
 type HookPoint string
 
 const (
-	// HookBeforeClone runs before the child does anything: before it
-	// exists, or (on a run whose plan comes from the cache, when the
-	// plan does not clone into a cgroup) while crun's init, started
-	// early, waits for its plan. Either way no step has run yet.
+	// HookBeforeClone runs on the host before the child exists.
 	HookBeforeClone HookPoint = "before-clone"
 	// HookAfterClone runs while the child waits in its new namespaces,
 	// before it performs any step (attach to a cgroup, write id maps,

@@ -13,7 +13,8 @@
 //	garbage   writes garbage to stdout, where the handshake belongs
 //	hang      never answers Contribute
 //	slow      answers Contribute only once the file -o slow.wait=FILE is
-//	          gone (at once when there is none); its answer is never cached
+//	          gone (at once when there is none), and makes FILE.waiting
+//	          when it starts waiting; its answer is never cached
 //	future    speaks plugin protocol 2, which crun does not
 package main
 
@@ -64,6 +65,8 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 	case "hang":
 		select {}
 	case "slow":
+		// Say that it waits: tests act while crun is planning.
+		os.WriteFile(req.Options["wait"]+".waiting", nil, 0o600)
 		for {
 			if _, err := os.Stat(req.Options["wait"]); err != nil {
 				return spec.Contribution{Uncacheable: true}, nil
