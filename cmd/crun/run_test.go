@@ -357,3 +357,18 @@ func TestInitBinary(t *testing.T) {
 		t.Fatalf("crun alone: %v: %q, want %q", err, out, alone)
 	}
 }
+
+// TestOpenFileLimitIsCrunsOwn: the Go runtime raises crun's soft limit on
+// open files for itself; the container gets the limit crun started with,
+// from crun's forked child and from crun-init alike.
+func TestOpenFileLimitIsCrunsOwn(t *testing.T) {
+	requireRoot(t)
+	for _, init := range []string{"false", "true"} {
+		cmd := exec.Command("prlimit", "--nofile=1024:4096", crunBin, "--plugins", "uts,pid,mnt",
+			"-o", "pid.init="+init, "run", "sh", "-c", "echo $(ulimit -n) $(ulimit -Hn)")
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "1024 4096" {
+			t.Errorf("pid.init=%s: %v, limits %q, want 1024 4096", init, err, out)
+		}
+	}
+}
