@@ -158,6 +158,9 @@ type parentRun struct {
 	created   []string
 	childRoot string // the child's root as a host path, after a chroot
 	terminal  int    // the terminal handed to the container, or -1
+	// cloning is the program of a child being spawned: its pid is known
+	// before r.pid is (spawn.Program.Pid).
+	cloning *spawn.Program
 }
 
 // childProc is the container's first process, however it was started:
@@ -348,6 +351,13 @@ func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, e
 		r.terminal = fd
 	}
 	clonedAt := child.Monotonic()
+	// Signals are handled from now on: the clone returns only once the
+	// child has executed the command, and a step that hangs must not
+	// make crun deaf (abandonSetup finds the child through prog.Pid).
+	r.mu.Lock()
+	r.cloning = prog
+	r.mu.Unlock()
+	go r.handleSignals()
 	c, err := r.spawn(prog, attr, p.CloneIntoCgroup)
 	if err != nil {
 		if r.terminal >= 0 {
@@ -362,7 +372,6 @@ func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, e
 	r.mu.Lock()
 	r.pid = pid
 	r.mu.Unlock()
-	go r.handleSignals()
 	if r.trace {
 		// When it was cloned: with CLONE_VFORK, crun resumes only once
 		// the child has executed the command.
@@ -701,8 +710,15 @@ func (r *parentRun) abandonSetup() {
 	if r.executing || r.exited {
 		return
 	}
+	pid := r.pid
+	if pid == 0 && r.cloning != nil {
+		pid = r.cloning.Pid()
+	}
+	if pid <= 0 {
+		return // not cloned yet (0 would be crun's own process group)
+	}
 	r.killedBy = r.pending
-	_ = unix.Kill(r.pid, unix.SIGKILL)
+	_ = unix.Kill(pid, unix.SIGKILL)
 }
 
 func terminating(sig syscall.Signal) bool {

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
 )
@@ -370,5 +373,32 @@ func TestOpenFileLimitIsCrunsOwn(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "1024 4096" {
 			t.Errorf("pid.init=%s: %v, limits %q, want 1024 4096", init, err, out)
 		}
+	}
+}
+
+// TestSignalWhileAStepHangs: a step that never returns (here it reads a
+// FIFO nobody writes to) does not make crun deaf. A SIGTERM during the
+// setup is kept for the command for a while; then crun gives up, kills
+// the child and cleans up. Both for crun's forked child and crun-init.
+func TestSignalWhileAStepHangs(t *testing.T) {
+	requireRoot(t)
+	for _, init := range []string{"false", "true"} {
+		t.Run("pid.init="+init, func(t *testing.T) {
+			before := snapshot(t)
+			fifo := filepath.Join(t.TempDir(), "fifo")
+			if err := unix.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b := startCrun(t, "--plugin-path", pluginDir, "--plugins", "uts,pid,mnt,stuck", "-o", "stuck.fifo="+fifo,
+				"-o", "pid.init="+init, "run", "true")
+			time.Sleep(500 * time.Millisecond) // the step is waiting for a writer
+			b.signal(t, syscall.SIGTERM)
+			start := time.Now()
+			code := b.wait(t)
+			if code != 143 || !strings.Contains(b.stderr.String(), "interrupted by SIGTERM during setup") {
+				t.Errorf("exit %d after %v, stderr %q", code, time.Since(start), b.stderr)
+			}
+			assertNothingLeft(t, before)
+		})
 	}
 }

@@ -119,7 +119,10 @@ func TestContainerOwnsTheTerminal(t *testing.T) {
 	// Fields 5 and 8 of /proc/PID/stat: process group, and the
 	// terminal's foreground group.
 	o := startOnTerminal(t, "--plugins", "uts,pid,mnt", "--hostname", uniqueHost(t), "run", "sh", "-c",
-		`set -- $(cat /proc/$$/stat); echo "pgrp=$5 tpgid=$8"; echo ready; sleep 30`)
+		// The sleep's process exists, in the foreground group, before
+		// "ready" shows; the shell (PID 1, which ignores SIGINT) exits
+		// with its status.
+		`set -- $(cat /proc/$$/stat); echo "pgrp=$5 tpgid=$8"; sh -c "echo ready; exec sleep 30"; exit $?`)
 	o.waitFor(t, "ready")
 	if !strings.Contains(o.seen.String(), "pgrp=1 tpgid=1") {
 		t.Errorf("the container is not the terminal's foreground group: %q", o.seen.String())

@@ -43,7 +43,11 @@ func runtime_AfterForkInChild()
 //go:norace
 //go:nocheckptr
 func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscall.Errno) {
-	flags := p.cloneFlags | uintptr(syscall.SIGCHLD)
+	flags := p.cloneFlags | uintptr(syscall.SIGCHLD) | syscall.CLONE_PARENT_SETTID
+	if clone3 != nil {
+		clone3.flags |= syscall.CLONE_PARENT_SETTID
+		clone3.parentTID = uint64(uintptr(unsafe.Pointer(&p.pid)))
+	}
 	if vfork {
 		flags |= syscall.CLONE_VM | syscall.CLONE_VFORK
 		if clone3 != nil {
@@ -54,7 +58,9 @@ func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscal
 	if clone3 != nil {
 		pid, errno = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(clone3)), unsafe.Sizeof(*clone3), 0)
 	} else {
-		pid, errno = rawVfork(syscall.SYS_CLONE, flags, 0, 0)
+		// clone(flags, stack, parent_tid, ...) on every architecture
+		// built here.
+		pid, errno = rawVfork(syscall.SYS_CLONE, flags, 0, uintptr(unsafe.Pointer(&p.pid)))
 	}
 	if errno != 0 || pid != 0 {
 		runtime_AfterFork()

@@ -16,6 +16,8 @@
 //	          gone (at once when there is none), and makes FILE.waiting
 //	          when it starts waiting; its answer is never cached
 //	future    speaks plugin protocol 2, which crun does not
+//	stuck     copies the FIFO -o stuck.fifo=FILE into the container: the
+//	          step blocks until something writes to the FIFO
 package main
 
 import (
@@ -38,6 +40,9 @@ func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 	d := spec.Description{Name: p.name, Version: "0.0.1", Summary: "crun test plugin (" + p.name + ")"}
 	if p.name == "slow" {
 		d.Options = []spec.Option{{Name: "wait", Type: spec.TypeString, Default: "/nonexistent", Help: "answer once this file is gone"}}
+	}
+	if p.name == "stuck" {
+		d.Options = []spec.Option{{Name: "fifo", Type: spec.TypeString, Default: "/nonexistent", Help: "the FIFO the step reads"}}
 	}
 	if p.name == "tmpfs" || p.name == "latetmpfs" {
 		d.Options = []spec.Option{{Name: "path", Type: spec.TypeString, Default: "/mnt/container_mnt", Help: "where to mount the tmpfs"}}
@@ -73,6 +78,12 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	case "stuck":
+		fifo := req.Options["fifo"]
+		return spec.Contribution{Uncacheable: true, Steps: []spec.Step{{
+			Phase:    spec.PhaseMount,
+			CopyFile: &spec.CopyFile{Source: fifo, Root: filepath.Dir(fifo), Target: "/copy", Mode: 0o600},
+		}}}, nil
 	case "needsnet":
 		return spec.Contribution{Steps: []spec.Step{{
 			Phase:    spec.PhaseConfigure,
