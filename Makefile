@@ -21,7 +21,7 @@ TOOLS              := $(CURDIR)/.cache/tools
 # Example plugins: each its own module, importing only sdk/.
 EXAMPLES := template ipc secrets net
 
-.PHONY: all build run test test-examples bench vet fmt-check proto install clean
+.PHONY: all build run test debug-build test-examples bench vet fmt-check proto install clean
 
 all: build
 
@@ -50,9 +50,15 @@ $(ROOTFS)/etc/crun-rootfs: | build
 run: build $(ROOTFS)/etc/crun-rootfs
 	./$(BIN) --plugins $(PLUGINS) --rootfs $(ROOTFS) run $(CMD)
 
-test: fmt-check vet
+test: fmt-check vet debug-build
 	$(GO) test -count=1 ./...
 	$(MAKE) test-examples
+
+# A debugger's build (dlv debug) turns off optimisation: the forked
+# child's code (core/spawn) must still fit the stack its nosplit functions
+# may use, which the linker checks.
+debug-build:
+	$(GO) build -gcflags='all=-N -l' -o /dev/null ./cmd/crun
 
 test-examples:
 	@for m in $(EXAMPLES); do \

@@ -1,4 +1,4 @@
-//go:build linux && !s390x
+//go:build linux && amd64
 
 package spawn
 
@@ -9,14 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The child's code. Every function here runs between fork and exec, in a
-// copy of crun with one thread: each is nosplit (the runtime set the
-// stack guard so that growing the stack crashes) and only makes raw
-// system calls, reads the Program, and writes numbers into its scratch
-// memory and the Program's attr. None allocates or writes a pointer.
+// The child's code. It runs between the clone and the exec, in a copy of
+// crun with one thread, usually sharing crun's memory. The runtime set
+// the stack guard so that growing the stack crashes, so every function
+// the child calls is nosplit, and the linker checks that their frames
+// fit in the little stack a nosplit chain may use (792 bytes on amd64,
+// with frames unoptimised too, as a debugger's build makes them: make
+// test builds crun that way). Hence the shape: fork holds the child's
+// main line (its own frame is checked before the clone), each helper is
+// at most two calls deep, and system calls go through sys6, assembly
+// without a frame. Nothing here allocates, locks or writes a pointer:
+// the helpers read the Program and write numbers into its scratch memory
+// and attr.
 
-// supported: clone(2)'s arguments are (flags, stack, ...) here; s390x
-// swaps the first two.
+// supported: the child's code is written (and tested) for linux/amd64.
 const supported = true
 
 // Runtime hooks around a fork, as syscall.forkExec uses them. Linked by
@@ -31,7 +37,19 @@ func runtime_AfterFork()
 //go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
 func runtime_AfterForkInChild()
 
-// fork clones the child, which never returns from here. With vfork set
+// sys6 makes a system call (vfork_linux_amd64.s).
+func sys6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, errno syscall.Errno)
+
+// rawVfork makes a system call (clone or clone3) after which a child may
+// run on the caller's stack while the caller is suspended (CLONE_VM with
+// CLONE_VFORK). It keeps its return address in a register across the
+// call, so that what the child pushes on the shared stack cannot change
+// where the caller returns to. It is how syscall.forkExec starts every
+// child; the runtime does not export its own.
+func rawVfork(trap, a1, a2, a3 uintptr) (r1 uintptr, errno syscall.Errno)
+
+// fork clones the child, which never returns from here: this function is
+// the child's main line, from the terminal to the exec. With vfork set
 // the child borrows crun's memory (CLONE_VM) and this thread waits until
 // it executes the command or exits (CLONE_VFORK): no page tables are
 // copied, and crun does not pay for copy-on-write faults afterwards.
@@ -58,67 +76,122 @@ func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscal
 	if clone3 != nil {
 		pid, errno = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(clone3)), unsafe.Sizeof(*clone3), 0)
 	} else {
-		// clone(flags, stack, parent_tid, ...) on every architecture
-		// built here.
+		// clone(flags, stack, parent_tid, child_tid, tls)
 		pid, errno = rawVfork(syscall.SYS_CLONE, flags, 0, uintptr(unsafe.Pointer(&p.pid)))
 	}
 	if errno != 0 || pid != 0 {
 		runtime_AfterFork()
 		return pid, errno
 	}
-	p.child()
-	return 0, 0
-}
 
-// child is the forked child: terminal, go-ahead, steps, file
-// descriptors, exec.
-//
-//go:nosplit
-//go:norace
-func (p *Program) child() {
+	// The child.
 	a := &p.attr
 	var e syscall.Errno
+	// crun's ends of the pipes: a child waiting for the go-ahead must
+	// read EOF when crun closes its end.
+	for i := 0; i < len(a.parentEnds); i++ {
+		if fd := a.parentEnds[i]; fd >= 0 {
+			sys6(syscall.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+		}
+	}
 	// Signals stay blocked until the terminal is the child's: a process
 	// group in the background that sets the foreground gets SIGTTOU.
 	if a.setpgid || a.terminal >= 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETPGID, 0, 0, 0); e != 0 {
+		if _, e = sys6(syscall.SYS_SETPGID, 0, 0, 0, 0, 0, 0); e != 0 {
 			p.fail(0, stTerminal, e, 0)
 		}
 	}
 	if a.terminal >= 0 {
-		pid, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
-		p.scratch.pgrp = int32(pid)
-		if _, _, e = syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(a.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p.scratch.pgrp))); e != 0 {
+		self, _ := sys6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+		p.scratch.pgrp = int32(self)
+		if _, e = sys6(syscall.SYS_IOCTL, uintptr(a.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p.scratch.pgrp)), 0, 0, 0); e != 0 {
 			p.fail(0, stTerminal, e, 0)
 		}
 	}
 	runtime_AfterForkInChild()
 	// The container does not outlive a killed crun.
-	if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
+	if _, e = sys6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
 		p.fail(0, stPdeathsig, e, 0)
 	}
 	if a.release >= 0 {
-		n, _, _ := syscall.RawSyscall(syscall.SYS_READ, uintptr(a.release), uintptr(unsafe.Pointer(&p.scratch.one[0])), 1)
+		n, _ := sys6(syscall.SYS_READ, uintptr(a.release), uintptr(unsafe.Pointer(&p.scratch.one[0])), 1, 0, 0, 0)
 		if n != 1 {
 			// crun gave up on this container: nobody to report to.
 			exit(ExitCrunFailed)
 		}
 	}
 	if a.trace {
-		p.report(kindStart, 0, 0, 0, 0)
+		p.report(kindStart, 0, 0)
 	}
 	for i := 0; i < len(p.steps); i++ {
 		s := &p.steps[i]
-		p.runStep(s)
+		// The root the step's paths are resolved in, and what they need
+		// created first.
+		var rootFD, copyFrom uintptr
+		if s.root != nil {
+			if rootFD, e = sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				p.fail(s.index, stOpenRoot, e, 0)
+			}
+		}
+		switch {
+		case s.op == opMkdir:
+			p.create(s, rootFD, false, s.mode)
+		case s.op == opCopyFile:
+			// The source first: nothing is created for a copy that
+			// cannot be made.
+			if copyFrom, e = sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.source), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				p.fail(s.index, stOpenSource, e, 0)
+			}
+			p.create(s, rootFD, true, 0o755)
+		case s.create == createDir, s.create == createFile:
+			p.create(s, rootFD, s.create == createFile, 0o755)
+		case s.create == createLikeSource:
+			// A file for a file, a directory for a directory.
+			if _, e = sys6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0); e != 0 {
+				p.fail(s.index, stBindSource, e, 0)
+			}
+			p.create(s, rootFD, p.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR, 0o755)
+		}
+		switch s.op {
+		case opMount:
+			p.mount(s, rootFD)
+		case opSethostname:
+			if _, e = sys6(syscall.SYS_SETHOSTNAME, ptr(s.source), uintptr(len(s.source)), 0, 0, 0, 0); e != 0 {
+				p.fail(s.index, stStep, e, 0)
+			}
+		case opSymlink:
+			p.symlink(s)
+		case opChdir:
+			if _, e = sys6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0); e != 0 {
+				p.fail(s.index, stStep, e, 0)
+			}
+		case opChroot:
+			if _, e = sys6(syscall.SYS_CHROOT, ptr(s.path), 0, 0, 0, 0, 0); e == 0 {
+				_, e = sys6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0)
+			}
+			if e != 0 {
+				p.fail(s.index, stStep, e, 0)
+			}
+		case opPivotRoot:
+			p.pivotRoot(s)
+		case opJoinCgroup:
+			p.joinCgroup(s)
+		case opCopyFile:
+			p.copyFile(s, rootFD, copyFrom)
+		}
+		if s.root != nil {
+			sys6(syscall.SYS_CLOSE, rootFD, 0, 0, 0, 0, 0)
+		}
 		if a.trace {
-			p.report(kindDone, s.index, 0, 0, 0)
+			p.report(kindDone, s.index, 0)
 		}
 	}
 	if a.restoreNofile {
-		syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&a.nofile)), 0, 0, 0)
+		sys6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&a.nofile)), 0, 0, 0)
 	}
 	p.moveFDs()
 	p.exec()
+	return 0, 0
 }
 
 // fail reports a failed system call and exits.
@@ -126,30 +199,34 @@ func (p *Program) child() {
 //go:nosplit
 //go:norace
 func (p *Program) fail(step uint32, st stage, e syscall.Errno, arg uint32) {
-	p.report(kindFail, step, st, uint32(e), arg)
-	exit(ExitCrunFailed)
+	r := &p.scratch.rec
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Time = uint32(kindFail), step, uint32(st), uint32(e), arg, 0
+	sys6(syscall.SYS_WRITE, uintptr(p.attr.reports), uintptr(unsafe.Pointer(r)), unsafe.Sizeof(*r), 0, 0, 0)
+	for {
+		sys6(syscall.SYS_EXIT_GROUP, ExitCrunFailed, 0, 0, 0, 0, 0)
+	}
 }
 
-// report writes one record to the parent.
+// report writes one record of progress to the parent.
 //
 //go:nosplit
 //go:norace
-func (p *Program) report(k kind, step uint32, st stage, e uint32, arg uint32) {
+func (p *Program) report(k kind, step, arg uint32) {
 	r := &p.scratch.rec
-	r.Kind, r.Step, r.Stage, r.Errno, r.Arg = uint32(k), step, uint32(st), e, arg
-	r.Time = 0
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Time = uint32(k), step, 0, 0, arg, 0
 	if p.attr.trace {
-		syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&p.scratch.ts)), 0)
-		r.Time = p.scratch.ts.Sec*1e9 + p.scratch.ts.Nsec
+		ts := &p.scratch.ts
+		sys6(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(ts)), 0, 0, 0, 0)
+		r.Time = ts.Sec*1e9 + ts.Nsec
 	}
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.attr.reports), uintptr(unsafe.Pointer(r)), unsafe.Sizeof(*r))
+	sys6(syscall.SYS_WRITE, uintptr(p.attr.reports), uintptr(unsafe.Pointer(r)), unsafe.Sizeof(*r), 0, 0, 0)
 }
 
 //go:nosplit
 //go:norace
 func exit(code int) {
 	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(code), 0, 0)
+		sys6(syscall.SYS_EXIT_GROUP, uintptr(code), 0, 0, 0, 0, 0)
 	}
 }
 
@@ -161,49 +238,6 @@ func ptr(b []byte) uintptr {
 	return uintptr(unsafe.Pointer(&b[0]))
 }
 
-//go:nosplit
-//go:norace
-func closeFD(fd uintptr) { syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0) }
-
-// runStep performs one step, or reports its failure and exits.
-//
-//go:nosplit
-//go:norace
-func (p *Program) runStep(s *step) {
-	var e syscall.Errno
-	switch s.op {
-	case opMount:
-		p.mount(s)
-		return
-	case opSethostname:
-		_, _, e = syscall.RawSyscall(syscall.SYS_SETHOSTNAME, ptr(s.source), uintptr(len(s.source)), 0)
-	case opMkdir:
-		p.mkdirAll(s, atFDCWD, false, uint32(s.mode))
-		return
-	case opSymlink:
-		p.symlink(s)
-		return
-	case opChdir:
-		_, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, ptr(s.path), 0, 0)
-	case opChroot:
-		if _, _, e = syscall.RawSyscall(syscall.SYS_CHROOT, ptr(s.path), 0, 0); e == 0 {
-			_, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, ptr(slash), 0, 0)
-		}
-	case opPivotRoot:
-		p.pivotRoot(s)
-		return
-	case opJoinCgroup:
-		p.joinCgroup(s)
-		return
-	case opCopyFile:
-		p.copyFile(s)
-		return
-	}
-	if e != 0 {
-		p.fail(s.index, stStep, e, 0)
-	}
-}
-
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
 
@@ -211,130 +245,183 @@ var (
 	slash = []byte("/\x00")
 	dot   = []byte(".\x00")
 	zero  = []byte("0")
-
-	procSelfFD = "/proc/self/fd/"
 )
 
-// openRoot opens a step's root.
-//
-//go:nosplit
-//go:norace
-func (p *Program) openRoot(s *step) uintptr {
-	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		p.fail(s.index, stOpenRoot, e, 0)
-	}
-	return fd
-}
-
 // openInRoot opens path inside the root rootFD, resolved as if it were
-// "/" (symlinks and ".." cannot lead out of it).
+// "/": symlinks and ".." cannot lead out of it.
 //
 //go:nosplit
 //go:norace
-func (p *Program) openInRoot(rootFD uintptr, path []byte, flags uint64) (uintptr, syscall.Errno) {
+func (p *Program) openInRoot(rootFD, path uintptr, flags uint64) (uintptr, syscall.Errno) {
 	h := &p.scratch.how
 	h.Flags, h.Mode, h.Resolve = flags|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, rootFD, ptr(path), uintptr(unsafe.Pointer(h)), unsafe.Sizeof(*h), 0, 0)
-	return fd, e
+	return sys6(unix.SYS_OPENAT2, rootFD, path, uintptr(unsafe.Pointer(h)), unsafe.Sizeof(*h), 0, 0)
 }
 
-// mount performs a mount step: the target, resolved inside the root and
-// pinned by an open file, is created first if asked.
+// mount performs a mount step, on the target opened inside the root (a
+// file that cannot be swapped for a symlink before the mount) when it has
+// one.
 //
 //go:nosplit
 //go:norace
-func (p *Program) mount(s *step) {
+func (p *Program) mount(s *step, rootFD uintptr) {
 	target := ptr(s.path)
-	var rootFD, fd uintptr
+	var fd uintptr
 	var e syscall.Errno
-	if s.root != nil {
-		rootFD = p.openRoot(s)
-		fd, e = p.openInRoot(rootFD, s.rel, unix.O_PATH)
-		if e == syscall.ENOENT && s.create != createNone {
-			p.mkdirAll(s, rootFD, p.createsFile(s), 0o755)
-			fd, e = p.openInRoot(rootFD, s.rel, unix.O_PATH)
-		}
-		closeFD(rootFD)
-		if e != 0 {
+	if s.pin {
+		if fd, e = p.openInRoot(rootFD, ptr(s.rel), unix.O_PATH); e != 0 {
 			p.fail(s.index, stPin, e, 0)
 		}
 		target = p.fdPath(fd)
-	} else if s.create != createNone {
-		p.mkdirAll(s, atFDCWD, p.createsFile(s), 0o755)
 	}
-	_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), s.flags, ptr(s.data), 0)
-	if s.root != nil {
-		closeFD(fd)
+	_, e = sys6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), s.flags, ptr(s.data), 0)
+	if s.pin {
+		sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
 		p.fail(s.index, stStep, e, 0)
 	}
 }
 
-// createsFile tells whether a missing bind target must be a file: its
-// source is not a directory.
+// create makes what is missing of s.rel inside rootFD: directories, and
+// the last component as an empty file when file is set. It resolves
+// symlinks inside the root, as crun-init's ResolveInRoot does: a symlink
+// whose target is missing (a rootfs's /etc/resolv.conf, often) is
+// followed, and its target is what gets created.
+//
+// The path is rewritten in p.scratch.path as links are followed; each
+// component is checked with openat2 (RESOLVE_IN_ROOT) from the root, and
+// created relative to its parent, opened the same way.
 //
 //go:nosplit
 //go:norace
-func (p *Program) createsFile(s *step) bool {
-	if s.create != createLikeSource {
-		return s.create == createFile
+func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
+	sc := p.scratch
+	path := &sc.path
+	n := 0
+	for ; n < len(s.rel) && n < len(path)-1; n++ {
+		path[n] = s.rel[n]
 	}
-	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0)
-	if e != 0 {
-		p.fail(s.index, stBindSource, e, 0)
-	}
-	return p.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR
-}
-
-// mkdirAll creates what is missing of s.dirs, inside rootFD when the
-// step has a root; the last entry is an empty file when file is set.
-//
-//go:nosplit
-//go:norace
-func (p *Program) mkdirAll(s *step, rootFD uintptr, file bool, mode uint32) {
-	for i := 0; i < len(s.dirs); i++ {
-		d := &s.dirs[i]
-		last := i == len(s.dirs)-1
-		dirFD := atFDCWD
-		if s.root != nil {
-			fd, e := p.openInRoot(rootFD, d.path, unix.O_PATH)
-			if e == 0 {
-				closeFD(fd)
-				continue
-			}
-			if e != syscall.ENOENT {
-				p.fail(s.index, stCreate, e, uint32(i))
-			}
-			if dirFD, e = p.openInRoot(rootFD, d.parent, unix.O_PATH|unix.O_DIRECTORY); e != 0 {
-				p.fail(s.index, stCreate, e, uint32(i))
-			}
+	path[n] = 0
+	links := 0
+	start := 0 // where the components not yet known to exist begin
+	for {
+		i := start
+		for path[i] == '/' {
+			i++
 		}
-		name := ptr(d.path)
-		if s.root != nil {
-			name = ptr(d.base)
+		if path[i] == 0 {
+			return
 		}
-		var e syscall.Errno
+		j := i
+		for path[j] != 0 && path[j] != '/' {
+			j++
+		}
+		k := j // is this the last component (nothing but slashes after)?
+		for path[k] == '/' {
+			k++
+		}
+		last := path[k] == 0
+		sep := path[j]
+		path[j] = 0
+		flags := uint64(unix.O_PATH)
+		if last && !file && s.op == opMkdir {
+			flags |= unix.O_DIRECTORY // crun-init's MkdirAll: not a directory is an error
+		}
+		fd, e := p.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), flags)
+		if e == 0 {
+			sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+			path[j] = sep
+			start = j
+			continue
+		}
+		if e != syscall.ENOENT {
+			p.fail(s.index, stCreate, e, 0)
+		}
+		// Missing, or a symlink to something missing; its parent, all
+		// before i, exists.
+		dirFD := rootFD
+		end := i // of the parent, before its slashes
+		for end > 0 && path[end-1] == '/' {
+			end--
+		}
+		if end > 0 {
+			path[end] = 0
+			if dirFD, e = p.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), unix.O_PATH|unix.O_DIRECTORY); e != 0 {
+				p.fail(s.index, stCreate, e, 0)
+			}
+			path[end] = '/'
+		}
+		base := uintptr(unsafe.Pointer(&path[i]))
 		if last && file {
-			var fd uintptr
-			fd, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, dirFD, name, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644, 0, 0)
+			fd, e = sys6(syscall.SYS_OPENAT, dirFD, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644, 0, 0)
 			if e == 0 {
-				closeFD(fd)
+				sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			}
 		} else {
-			_, _, e = syscall.RawSyscall(syscall.SYS_MKDIRAT, dirFD, name, uintptr(mode))
-			if e == syscall.EEXIST {
+			_, e = sys6(syscall.SYS_MKDIRAT, dirFD, base, uintptr(mode), 0, 0, 0)
+		}
+		if e == syscall.EEXIST {
+			// A symlink that leads nowhere (yet): follow it.
+			links++
+			if links > 40 {
+				e = syscall.ELOOP
+			} else if m, re := sys6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
+				p.followLink(i, j, sep, int(m))
 				e = 0
+				j, sep = 0, path[0] // start over on the new path
 			}
 		}
-		if s.root != nil {
-			closeFD(dirFD)
+		if end > 0 {
+			sys6(syscall.SYS_CLOSE, dirFD, 0, 0, 0, 0, 0)
 		}
 		if e != 0 {
-			p.fail(s.index, stCreate, e, uint32(i))
+			p.fail(s.index, stCreate, e, uint32(boolInt(last && file)))
+		}
+		path[j] = sep
+		start = j
+	}
+}
+
+// followLink replaces the component path[i:j] (j holds sep, cut to NUL)
+// with the symlink target read into scratch.link (n bytes): relative to
+// the component's directory, or to the root for an absolute one.
+//
+//go:nosplit
+//go:norace
+func (p *Program) followLink(i, j int, sep byte, n int) {
+	sc := p.scratch
+	path, tmp, link := &sc.path, &sc.tmp, &sc.link
+	w := 0
+	if link[0] != '/' {
+		for ; w < i; w++ { // the directory, with its slash
+			tmp[w] = path[w]
 		}
 	}
+	for r := 0; r < n && w < len(tmp)-2; r++ {
+		tmp[w] = link[r]
+		w++
+	}
+	if sep != 0 { // the rest of the path
+		tmp[w] = '/'
+		w++
+		for r := j + 1; path[r] != 0 && w < len(tmp)-1; r++ {
+			tmp[w] = path[r]
+			w++
+		}
+	}
+	tmp[w] = 0
+	for r := 0; r <= w; r++ {
+		path[r] = tmp[r]
+	}
+}
+
+//go:nosplit
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fdPath writes "/proc/self/fd/N" into the scratch memory: the name of
@@ -343,12 +430,12 @@ func (p *Program) mkdirAll(s *step, rootFD uintptr, file bool, mode uint32) {
 //go:nosplit
 //go:norace
 func (p *Program) fdPath(fd uintptr) uintptr {
-	b := &p.scratch.fdpath
+	b, digits := &p.scratch.fdpath, &p.scratch.digits
+	const prefix = "/proc/self/fd/"
 	n := 0
-	for ; n < len(procSelfFD); n++ {
-		b[n] = procSelfFD[n]
+	for ; n < len(prefix); n++ {
+		b[n] = prefix[n]
 	}
-	var digits [20]byte
 	d := len(digits)
 	for {
 		d--
@@ -372,10 +459,10 @@ func (p *Program) fdPath(fd uintptr) uintptr {
 //go:nosplit
 //go:norace
 func (p *Program) symlink(s *step) {
-	_, _, e := syscall.RawSyscall(syscall.SYS_SYMLINKAT, ptr(s.source), atFDCWD, ptr(s.path))
+	_, e := sys6(syscall.SYS_SYMLINKAT, ptr(s.source), atFDCWD, ptr(s.path), 0, 0, 0)
 	if e == syscall.EEXIST {
 		b := &p.scratch.link
-		n, _, re := syscall.RawSyscall6(syscall.SYS_READLINKAT, atFDCWD, ptr(s.path), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0)
+		n, re := sys6(syscall.SYS_READLINKAT, atFDCWD, ptr(s.path), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0)
 		if re == 0 && int(n) == len(s.source)-1 {
 			same := true
 			for i := 0; i < int(n); i++ {
@@ -401,16 +488,16 @@ func (p *Program) symlink(s *step) {
 //go:nosplit
 //go:norace
 func (p *Program) pivotRoot(s *step) {
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CHDIR, ptr(s.path), 0, 0); e != 0 {
+	if _, e := sys6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stChdir, e, 0)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_PIVOT_ROOT, ptr(dot), ptr(dot), 0); e != 0 {
+	if _, e := sys6(syscall.SYS_PIVOT_ROOT, ptr(dot), ptr(dot), 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stPivot, e, 0)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_UMOUNT2, ptr(dot), syscall.MNT_DETACH, 0); e != 0 {
+	if _, e := sys6(syscall.SYS_UMOUNT2, ptr(dot), syscall.MNT_DETACH, 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stDetach, e, 0)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CHDIR, ptr(slash), 0, 0); e != 0 {
+	if _, e := sys6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stStep, e, 0)
 	}
 }
@@ -421,50 +508,49 @@ func (p *Program) pivotRoot(s *step) {
 //go:nosplit
 //go:norace
 func (p *Program) joinCgroup(s *step) {
-	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.path), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+	fd, e := sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.path), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
 		p.fail(s.index, stOpen, e, 0)
 	}
-	_, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, ptr(zero), 1)
-	closeFD(fd)
+	_, e = sys6(syscall.SYS_WRITE, fd, ptr(zero), 1, 0, 0, 0)
+	sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	if e != 0 {
 		p.fail(s.index, stWrite, e, 0)
 	}
 }
 
-// copyFile copies a host file into the container (a secret into a
-// tmpfs): the target is resolved inside the root, created without
-// following a symlink, and given its mode whatever the umask.
+// copyFile copies a host file (open as in) into the container (a secret
+// into a tmpfs): the target, created first (with its directories, as a mount
+// target is), is resolved inside the root, and given its mode whatever
+// the umask. Plans with a copy are forked without sharing crun's memory:
+// reading a FIFO can block.
 //
 //go:nosplit
 //go:norace
-func (p *Program) copyFile(s *step) {
-	in, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.source), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		p.fail(s.index, stOpenSource, e, 0)
-	}
-	dirFD, name := atFDCWD, ptr(s.path)
-	var rootFD uintptr
-	if s.root != nil {
-		rootFD = p.openRoot(s)
-	}
-	p.mkdirAll(s, rootFD, false, 0o755)
-	if s.root != nil {
-		if dirFD, e = p.openInRoot(rootFD, s.parent, unix.O_PATH|unix.O_DIRECTORY); e != 0 {
-			p.fail(s.index, stOpenTarget, e, 0)
-		}
-		closeFD(rootFD)
-		name = ptr(s.base)
-	}
-	out, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, dirFD, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, uintptr(s.mode), 0, 0)
-	if s.root != nil {
-		closeFD(dirFD)
-	}
+func (p *Program) copyFile(s *step, rootFD, in uintptr) {
+	out, e := p.openInRoot(rootFD, ptr(s.rel), unix.O_WRONLY|unix.O_TRUNC)
 	if e != 0 {
 		p.fail(s.index, stOpenTarget, e, 0)
 	}
+	buf := &p.scratch.buf
+	useSendfile := true
 	for {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDFILE, out, in, 0, 1<<30, 0, 0)
+		var n uintptr
+		if useSendfile {
+			if n, e = sys6(syscall.SYS_SENDFILE, out, in, 0, 1<<30, 0, 0); e == syscall.EINVAL || e == syscall.ENOSYS {
+				useSendfile = false // a pipe, say: read and write
+				continue
+			}
+		} else if n, e = sys6(syscall.SYS_READ, in, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0); e == 0 && n > 0 {
+			for w := uintptr(0); w < n && e == 0; {
+				var m uintptr
+				m, e = sys6(syscall.SYS_WRITE, out, uintptr(unsafe.Pointer(&buf[w])), n-w, 0, 0, 0)
+				w += m
+			}
+		}
+		if e == syscall.EINTR {
+			continue
+		}
 		if e != 0 {
 			p.fail(s.index, stCopy, e, 0)
 		}
@@ -472,11 +558,11 @@ func (p *Program) copyFile(s *step) {
 			break
 		}
 	}
-	if _, _, e = syscall.RawSyscall(syscall.SYS_FCHMOD, out, uintptr(s.mode), 0); e != 0 {
+	if _, e = sys6(syscall.SYS_FCHMOD, out, uintptr(s.mode), 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stChmod, e, 0)
 	}
-	closeFD(in)
-	if _, _, e = syscall.RawSyscall(syscall.SYS_CLOSE, out, 0, 0); e != 0 {
+	sys6(syscall.SYS_CLOSE, in, 0, 0, 0, 0, 0)
+	if _, e = sys6(syscall.SYS_CLOSE, out, 0, 0, 0, 0, 0); e != 0 {
 		p.fail(s.index, stCopy, e, 0)
 	}
 }
@@ -491,7 +577,7 @@ func (p *Program) moveFDs() {
 	a := &p.attr
 	next := a.nextFD
 	if a.reports < 3 {
-		if _, _, e := syscall.RawSyscall(syscall.SYS_DUP3, uintptr(a.reports), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+		if _, e := sys6(syscall.SYS_DUP3, uintptr(a.reports), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
 			p.fail(0, stStdio, e, 0)
 		}
 		a.reports = next
@@ -499,7 +585,7 @@ func (p *Program) moveFDs() {
 	}
 	for i := 0; i < 3; i++ {
 		if fd := a.stdio[i]; fd < i {
-			if _, _, e := syscall.RawSyscall(syscall.SYS_DUP3, uintptr(fd), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+			if _, e := sys6(syscall.SYS_DUP3, uintptr(fd), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
 				p.fail(0, stStdio, e, uint32(i))
 			}
 			a.stdio[i] = next
@@ -510,9 +596,9 @@ func (p *Program) moveFDs() {
 		fd := a.stdio[i]
 		var e syscall.Errno
 		if fd == i {
-			_, _, e = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0)
+			_, e = sys6(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0, 0, 0, 0)
 		} else {
-			_, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(fd), uintptr(i), 0)
+			_, e = sys6(syscall.SYS_DUP3, uintptr(fd), uintptr(i), 0, 0, 0, 0)
 		}
 		if e != 0 {
 			p.fail(0, stStdio, e, uint32(i))
@@ -521,7 +607,9 @@ func (p *Program) moveFDs() {
 }
 
 // exec executes the command: the first candidate that is there and
-// executable, like a shell's PATH search.
+// executable, like a shell's PATH search (and crun-init's LookPath):
+// candidates that are not there, or cannot be reached, are skipped; a
+// file that cannot be executed is reported if nothing better comes.
 //
 //go:nosplit
 //go:norace
@@ -529,45 +617,23 @@ func (p *Program) exec() {
 	denied := -1
 	for i := 0; i < len(p.candidates); i++ {
 		c := ptr(p.candidates[i])
-		p.report(kindExec, 0, 0, 0, uint32(i))
-		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, c, uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])))
-		switch e {
-		case syscall.ENOENT, syscall.ENOTDIR:
-			if p.exists(c) {
-				// There, but its interpreter (#!) or loader is not.
-				p.fail(0, stExec, e, uint32(i))
-			}
-			if p.explicit {
-				p.fail(0, stNotFound, e, uint32(i))
-			}
-		case syscall.EACCES:
-			if p.explicit {
-				p.fail(0, stExec, e, uint32(i))
-			}
-			// A directory on the way is skipped; a file that cannot be
-			// executed is reported if nothing better comes.
-			if !p.isDir(c) && denied < 0 {
-				denied = i
-			}
-		default:
+		p.report(kindExec, 0, uint32(i))
+		_, e := sys6(syscall.SYS_EXECVE, c, uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])), 0, 0, 0)
+		_, se := sys6(unix.SYS_STATX, atFDCWD, c, 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0)
+		exists := se == 0
+		switch {
+		case p.explicit && !exists && (e == syscall.ENOENT || e == syscall.ENOTDIR):
+			p.fail(0, stNotFound, e, uint32(i))
+		case p.explicit || (exists && e != syscall.EACCES):
+			// There, and not executable: its interpreter (#!) or
+			// loader is missing (ENOENT), not for this machine...
 			p.fail(0, stExec, e, uint32(i))
+		case exists && denied < 0 && p.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR:
+			denied = i
 		}
 	}
 	if denied >= 0 {
 		p.fail(0, stExec, syscall.EACCES, uint32(denied))
 	}
 	p.fail(0, stNotFound, syscall.ENOENT, 0)
-}
-
-//go:nosplit
-//go:norace
-func (p *Program) exists(path uintptr) bool {
-	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, path, 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0)
-	return e == 0
-}
-
-//go:nosplit
-//go:norace
-func (p *Program) isDir(path uintptr) bool {
-	return p.exists(path) && p.scratch.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR
 }

@@ -1,14 +1,11 @@
-//go:build !linux || s390x
+//go:build !(linux && amd64)
 
 package spawn
 
 import "syscall"
 
-// supported is false: clone(2) takes its arguments in another order on
-// s390x, and the child's code is written for the usual one. crun-init
-// runs every plan there.
+// supported is false: the child's code, its assembly and its tests are
+// for linux/amd64. crun-init runs every plan elsewhere.
 const supported = false
-
-const canVfork = false
 
 func (p *Program) fork(*cloneArgs, bool) (uintptr, syscall.Errno) { return 0, syscall.ENOSYS }

@@ -58,6 +58,9 @@ type Program struct {
 	explicit   bool // the command was named with a slash
 	argv, envv []*byte
 	cloneFlags uintptr
+	// mayBlock: a step reads a file the user named (a copy), which can
+	// block (a FIFO); the child must not then share crun's memory.
+	mayBlock bool
 	// Start's, for the child: see attr.
 	attr attr
 	// scratch is memory the child writes (its copy of it).
@@ -102,32 +105,22 @@ const (
 type step struct {
 	op    opcode
 	index uint32 // 1-based, in plan.Steps
-	// path is the step's path: mount target (without root), mkdir,
-	// chdir, chroot, pivot_root, symlink's link, cgroup tasks file,
-	// copy target (without root).
+	// path is the step's path: mount target (without root), chdir,
+	// chroot, pivot_root, symlink's link, cgroup tasks file.
 	path []byte
-	// root and rel: a target resolved inside root (openat2
-	// RESOLVE_IN_ROOT), rel being the target relative to it.
+	// root and rel: a path resolved inside root (openat2
+	// RESOLVE_IN_ROOT), rel being the path relative to it: a mount
+	// target with a root, a path to create ("/" is the root when the
+	// step has none), a copy's target.
 	root, rel []byte
+	// pin: mount on the target opened inside root, not on path.
+	pin bool
 	// source: mount source, symlink target, copy source.
 	source       []byte
 	fstype, data []byte
 	flags        uintptr
-	mode         uint32
+	mode         uint32 // mkdir, copy: permission bits
 	create       createKind
-	// dirs are the directories to make, top-down, when the target is
-	// missing: relative to root when there is one, else absolute. The
-	// last entry is the target itself (a file or a directory); for a
-	// copy, whose file the copy creates, only its parents are there.
-	dirs []dir
-	// parent and base: a copy's target inside root, as its parent
-	// directory and its name.
-	parent, base []byte
-}
-
-// dir is a path to create: its parent and its last component.
-type dir struct {
-	path, parent, base []byte
 }
 
 // cloneArgs is struct clone_args (clone3(2)).
@@ -147,6 +140,7 @@ type cloneArgs struct {
 
 // attr is what Start set for the child: file descriptors as numbers.
 type attr struct {
+	parentEnds    [2]int // crun's ends of the pipes, which the child closes
 	stdio         [3]int
 	terminal      int // make the child's group its foreground group, or -1
 	setpgid       bool
@@ -165,7 +159,11 @@ type scratch struct {
 	stx    unix.Statx_t
 	how    unix.OpenHow
 	fdpath [32]byte
+	digits [20]byte
+	path   [4096]byte // a path being created, as symlinks are followed
+	tmp    [4096]byte
 	link   [4096]byte
+	buf    [16 << 10]byte // a copy's data, when sendfile cannot
 	pgrp   int32
 	one    [1]byte
 }
@@ -213,6 +211,7 @@ func Compile(p *plan.Plan) (*Program, error) {
 		}
 		st.index = uint32(i + 1)
 		prog.steps = append(prog.steps, st)
+		prog.mayBlock = prog.mayBlock || st.op == opCopyFile
 		if s.PivotRoot != nil || s.Chroot != nil {
 			rootSwitched = true
 		}
@@ -250,7 +249,8 @@ func compileStep(s spec.Step, rootSwitched bool) (step, error) {
 		if mode == 0 {
 			mode = 0o755
 		}
-		return step{op: opMkdir, path: cstr(s.Mkdir.Path), mode: mode, dirs: absoluteDirs(s.Mkdir.Path)}, nil
+		// Permission bits only, as crun-init's os.MkdirAll takes them.
+		return step{op: opMkdir, path: cstr(s.Mkdir.Path), root: cstr("/"), rel: cstr(relative(s.Mkdir.Path)), mode: mode & 0o777}, nil
 	case s.Symlink != nil:
 		return step{op: opSymlink, source: cstr(s.Symlink.Target), path: cstr(s.Symlink.Link)}, nil
 	case s.Chdir != nil:
@@ -263,27 +263,12 @@ func compileStep(s spec.Step, rootSwitched bool) (step, error) {
 		return step{op: opJoinCgroup, path: cstr(filepath.Join(s.JoinCgroup.Path, "tasks"))}, nil
 	case s.CopyFile != nil:
 		c := s.CopyFile
-		st := step{op: opCopyFile, source: cstr(c.Source), mode: c.Mode}
-		if c.Root != "" {
-			root, rel, err := inRoot(c.Root, c.Target)
-			if err != nil {
-				return step{}, err
-			}
-			st.root, st.rel = cstr(root), cstr(rel)
-			st.dirs = relativeDirs(rel)
-			parent, base := filepath.Split(rel)
-			if parent = strings.TrimSuffix(parent, "/"); parent == "" {
-				parent = "."
-			}
-			st.parent, st.base = cstr(parent), cstr(base)
-		} else {
-			st.path = cstr(c.Target)
-			st.dirs = absoluteDirs(c.Target)
+		root := c.Root
+		if root == "" {
+			root = "/"
 		}
-		if len(st.dirs) > 0 {
-			st.dirs = st.dirs[:len(st.dirs)-1] // the file is created by the copy
-		}
-		return st, nil
+		return step{op: opCopyFile, source: cstr(c.Source), root: cstr(filepath.Clean(root)),
+			rel: cstr(relative(c.Target)), mode: c.Mode & 0o777}, nil
 	}
 	return step{}, errors.New("unknown step kind")
 }
@@ -301,24 +286,17 @@ func compileMount(m *spec.Mount, rootSwitched bool) (step, error) {
 	if m.Data != "" {
 		st.data = cstr(m.Data)
 	}
-	if m.Root != "" {
-		root, rel, err := inRoot(m.Root, m.Target)
-		if err != nil {
-			return step{}, err
-		}
-		st.root, st.rel = cstr(root), cstr(rel)
-		if m.CreateTarget {
-			st.dirs = relativeDirs(rel)
-		}
-	} else {
-		if m.CreateTarget && !rootSwitched {
-			// A mount point made in the host's tree is a leftover unless
-			// crun records it first: crun-init reports each one.
-			return step{}, errors.New("it creates a mount point in the host's tree")
-		}
+	switch {
+	case m.Root != "":
+		st.root, st.rel, st.pin = cstr(filepath.Clean(m.Root)), cstr(relative(m.Target)), true
+	case m.CreateTarget && !rootSwitched:
+		// A mount point made in the host's tree is a leftover unless
+		// crun records it first: crun-init reports each one.
+		return step{}, errors.New("it creates a mount point in the host's tree")
+	default:
 		st.path = cstr(m.Target)
 		if m.CreateTarget {
-			st.dirs = absoluteDirs(m.Target)
+			st.root, st.rel = cstr("/"), cstr(relative(m.Target))
 		}
 	}
 	if m.CreateTarget {
@@ -330,46 +308,14 @@ func compileMount(m *spec.Mount, rootSwitched bool) (step, error) {
 	return st, nil
 }
 
-// inRoot splits a target to be resolved inside root: the root, and the
-// target relative to it ("." for the root itself).
-func inRoot(root, target string) (string, string, error) {
-	rel := strings.TrimLeft(filepath.Clean("/"+target), "/")
+// relative returns path relative to the root it is resolved in ("." for
+// the root itself).
+func relative(path string) string {
+	rel := strings.TrimLeft(filepath.Clean("/"+path), "/")
 	if rel == "" {
 		rel = "."
 	}
-	return filepath.Clean(root), rel, nil
-}
-
-// relativeDirs lists rel and its parents, top-down, as paths to create
-// inside a root.
-func relativeDirs(rel string) []dir {
-	if rel == "." {
-		return nil
-	}
-	var dirs []dir
-	parts := strings.Split(rel, "/")
-	for i := range parts {
-		parent := strings.Join(parts[:i], "/")
-		if parent == "" {
-			parent = "."
-		}
-		dirs = append(dirs, dir{path: cstr(strings.Join(parts[:i+1], "/")), parent: cstr(parent), base: cstr(parts[i])})
-	}
-	return dirs
-}
-
-// absoluteDirs lists path and its parents below "/", top-down.
-func absoluteDirs(path string) []dir {
-	clean := filepath.Clean("/" + path)
-	if clean == "/" {
-		return nil
-	}
-	var dirs []dir
-	parts := strings.Split(strings.TrimPrefix(clean, "/"), "/")
-	for i := range parts {
-		dirs = append(dirs, dir{path: cstr("/" + strings.Join(parts[:i+1], "/"))})
-	}
-	return dirs
+	return rel
 }
 
 func contains(list []string, s string) bool {

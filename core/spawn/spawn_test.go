@@ -1,12 +1,14 @@
 package spawn
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/crun-project/crun/core/child"
 	"github.com/crun-project/crun/core/plan"
@@ -79,23 +81,11 @@ func TestCompileCommandCandidates(t *testing.T) {
 	}
 }
 
-func TestDirsToCreate(t *testing.T) {
-	var got []string
-	for _, d := range relativeDirs("dev/pts") {
-		got = append(got, str(d.path)+"|"+str(d.parent)+"|"+str(d.base))
-	}
-	if want := []string{"dev|.|dev", "dev/pts|dev|pts"}; !slices.Equal(got, want) {
-		t.Errorf("relativeDirs: %q, want %q", got, want)
-	}
-	got = nil
-	for _, d := range absoluteDirs("/srv//a/") {
-		got = append(got, str(d.path))
-	}
-	if want := []string{"/srv", "/srv/a"}; !slices.Equal(got, want) {
-		t.Errorf("absoluteDirs: %q, want %q", got, want)
-	}
-	if _, rel, _ := inRoot("/r/", "/../etc/passwd"); rel != "etc/passwd" {
-		t.Errorf("inRoot: rel %q", rel)
+func TestRelative(t *testing.T) {
+	for path, want := range map[string]string{"/": ".", "/dev//pts/": "dev/pts", "/../etc/passwd": "etc/passwd", "tmp": "tmp"} {
+		if got := relative(path); got != want {
+			t.Errorf("relative(%q) = %q, want %q", path, got, want)
+		}
 	}
 }
 
@@ -229,10 +219,122 @@ func TestSpawnedChild(t *testing.T) {
 			}
 		})
 	}
+	// PATH entries that cannot be searched are skipped, like a missing one.
+	os.MkdirAll(filepath.Join(dir, "loop"), 0o755)
+	os.Symlink("cmd", filepath.Join(dir, "loop/cmd"))
+	p := testPlan()
+	p.Command = []string{"cmd"}
+	p.Env = []string{"PATH=" + filepath.Join(dir, "loop") + ":" + filepath.Join(dir, "c")}
+	if r := run(t, p); r.failure != nil || r.stdout != "c\n" {
+		t.Errorf("a symlink loop on PATH: %+v, stdout %q", r.failure, r.stdout)
+	}
+
 	// The symlink step accepts a link that is already there, the same.
 	os.Symlink("pts/ptmx", filepath.Join(dir, "ptmx"))
-	p := testPlan(spec.Step{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "pts/ptmx", Link: filepath.Join(dir, "ptmx")}})
+	p = testPlan(spec.Step{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "pts/ptmx", Link: filepath.Join(dir, "ptmx")}})
 	if r := run(t, p); r.failure != nil {
 		t.Errorf("the same symlink again: %+v", r.failure)
+	}
+}
+
+// TestTargetsThroughSymlinks: mount targets inside a root are reached as
+// crun-init's ResolveInRoot reaches them: a symlink to something missing
+// (as a rootfs's /etc/resolv.conf often is) is followed and its target
+// created, an absolute one inside the root, never on the host.
+func TestTargetsThroughSymlinks(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	os.Symlink("../run/systemd/resolve/stub-resolv.conf", filepath.Join(root, "etc/resolv.conf"))
+	os.Symlink("/crun-test-data", filepath.Join(root, "var/lib"))
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o644)
+	p := testPlan(
+		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "/etc/hostname", Target: "/etc/resolv.conf",
+			Root: root, Flags: []string{"bind"}, CreateTarget: true}},
+		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/var/lib/x",
+			Root: root, CreateTarget: true}})
+	p.Command = []string{"cat", "/proc/self/mounts"}
+	r := run(t, p)
+	if r.failure != nil {
+		t.Fatalf("failure %+v", r.failure)
+	}
+	for _, m := range []string{root + "/run/systemd/resolve/stub-resolv.conf ", root + "/crun-test-data/x tmpfs "} {
+		if !strings.Contains(r.stdout, m) {
+			t.Errorf("no mount on %s: %s", m, r.stdout)
+		}
+	}
+	if _, err := os.Lstat("/crun-test-data"); err == nil {
+		os.RemoveAll("/crun-test-data")
+		t.Error("the absolute symlink led out of the root: /crun-test-data was made on the host")
+	}
+	if fi, err := os.Stat(filepath.Join(root, "crun-test-data/x")); err != nil || !fi.IsDir() {
+		t.Errorf("the tmpfs's mount point: %v", err)
+	}
+
+	// A file where a directory must be: crun-init's MkdirAll says so.
+	p = testPlan(spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(root, "file"), Mode: 0o1777}},
+		spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(root, "new/dir"), Mode: 0o1777}})
+	r = run(t, p)
+	if r.failure == nil || r.failure.Step != 2 || r.failure.Err != "mkdir "+filepath.Join(root, "file")+": not a directory" {
+		t.Errorf("mkdir over a file: %+v", r.failure)
+	}
+	p.Steps = append(p.Steps[:1], p.Steps[2:]...)
+	if r = run(t, p); r.failure != nil {
+		t.Fatalf("mkdir: %+v", r.failure)
+	}
+	// Permission bits only (less the umask), as crun-init makes them.
+	if fi, err := os.Stat(filepath.Join(root, "new/dir")); err != nil || fi.Mode()&(os.ModeSticky|os.ModeSetgid|os.ModeSetuid) != 0 {
+		t.Errorf("mkdir 01777: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestCopyFromAPipe: a copy's source may be a pipe (a secret given as
+// <(...)), which sendfile cannot read.
+func TestCopyFromAPipe(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w.Write([]byte("s3cret"))
+	w.Close()
+	p := testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fmt.Sprintf("/proc/self/fd/%d", r.Fd()), Root: root, Target: "/run/secrets/token", Mode: 0o600}})
+	p.Command = []string{"cat", filepath.Join(root, "run/secrets/token")}
+	res := run(t, p)
+	if res.failure != nil || res.stdout != "s3cret" {
+		t.Errorf("failure %+v, stdout %q", res.failure, res.stdout)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "run/secrets/token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the copy's mode: %v %v", fi, err)
+	}
+}
+
+// TestChildWaitingForReleaseEndsWithCrun: a child started to wait for
+// Release exits when crun closes its end instead (crun gave up).
+func TestChildWaitingForReleaseEndsWithCrun(t *testing.T) {
+	sdktest.RequireRoot(t)
+	prog, err := Compile(testPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	done := make(chan *os.ProcessState, 1)
+	go func() { st, _ := c.Process.Wait(); done <- st }()
+	select {
+	case st := <-done:
+		if st.ExitCode() != ExitCrunFailed {
+			t.Errorf("the child ended with %v", st)
+		}
+	case <-time.After(5 * time.Second):
+		c.Process.Kill()
+		t.Fatal("the child still waits after crun closed its end")
 	}
 }

@@ -70,7 +70,8 @@ func (p *Program) Start(a Attr) (*Child, error) {
 	}
 	var devNull *os.File
 	at := &p.attr
-	*at = attr{terminal: a.Terminal, reports: reports[1], release: release[0], trace: a.Trace}
+	*at = attr{terminal: a.Terminal, reports: reports[1], release: release[0], trace: a.Trace,
+		parentEnds: [2]int{reports[0], release[1]}}
 	for i, f := range a.Stdio {
 		if f == nil {
 			if devNull == nil {
@@ -104,10 +105,12 @@ func (p *Program) Start(a Attr) (*Child, error) {
 	// No fd may be created without close-on-exec while the child is
 	// forked (syscall.ForkExec takes the same lock).
 	syscall.ForkLock.Lock()
-	// The child borrows crun's memory unless it must wait for crun: this
-	// thread is suspended until it executes the command. A user namespace
-	// cannot share memory with the parent (the kernel refuses).
-	vfork := canVfork && !a.Wait && p.cloneFlags&unix.CLONE_NEWUSER == 0
+	// The child borrows crun's memory, and this thread is suspended until
+	// it executes the command, unless: it must wait for crun (after-clone
+	// host steps); a step may block (the runtime could not stop the world
+	// meanwhile: see the package doc); a user namespace (the kernel
+	// refuses to share memory with it).
+	vfork := !a.Wait && !p.mayBlock && p.cloneFlags&unix.CLONE_NEWUSER == 0
 	pid, errno := p.fork(clone3, vfork)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(p)
@@ -299,30 +302,21 @@ func (p *Program) describe(rec record) *child.Message {
 // stepError words a step's failed system call as crun-init does.
 func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) error {
 	target := str(s.path)
-	if s.root != nil {
+	if s.rel != nil {
 		target = filepath.Join(str(s.root), str(s.rel))
-	}
-	created := func() string {
-		if arg < 0 || arg >= len(s.dirs) {
-			return target
-		}
-		if s.root != nil {
-			return filepath.Join(str(s.root), str(s.dirs[arg].path))
-		}
-		return str(s.dirs[arg].path)
 	}
 	switch st {
 	case stOpenRoot, stPin:
 		return fmt.Errorf("open the mount target %s in %s: %w", target, str(s.root), errno)
 	case stCreate:
 		op := "mkdir"
-		if s.op == opMount && arg == len(s.dirs)-1 && s.create != createDir && !p.isDirSource(s) {
+		if arg == 1 {
 			op = "open"
 		}
 		if s.op != opMount {
-			return &os.PathError{Op: op, Path: created(), Err: errno}
+			return &os.PathError{Op: op, Path: target, Err: errno}
 		}
-		return fmt.Errorf("create mount target %s: %w", target, &os.PathError{Op: op, Path: created(), Err: errno})
+		return fmt.Errorf("create mount target %s: %w", target, &os.PathError{Op: op, Path: target, Err: errno})
 	case stBindSource:
 		return fmt.Errorf("create mount target %s: bind source: %w", target, &os.PathError{Op: "stat", Path: str(s.source), Err: errno})
 	case stChdir:
@@ -351,11 +345,4 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 		return &os.LinkError{Op: "symlink", Old: str(s.source), New: target, Err: errno}
 	}
 	return errno
-}
-
-// isDirSource tells, in the parent, whether a bind source is a
-// directory (to word an error: the child decided the same way).
-func (p *Program) isDirSource(s step) bool {
-	fi, err := os.Stat(str(s.source))
-	return err == nil && fi.IsDir()
 }

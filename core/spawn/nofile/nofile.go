@@ -26,6 +26,6 @@ func init() {
 }
 
 // Original returns the soft and hard RLIMIT_NOFILE crun started with; ok
-// is false where it could not be read (architectures without getrlimit
-// here).
+// is false where it could not be read (on architectures other than
+// amd64, which package spawn does not serve).
 func Original() (soft, hard uint64, ok bool) { return cur, max, known }
