@@ -164,24 +164,36 @@ type parentRun struct {
 }
 
 // childProc is the container's first process, however it was started:
-// crun's init through os/exec, or a child forked by package spawn.
+// crun's init through os/exec, or a child forked by package spawn (which
+// crun waits for and signals by pid: os.FindProcess would first probe the
+// kernel's pidfd support by forking a throwaway child).
 type childProc struct {
-	cmd     *exec.Cmd   // crun-init; nil for a spawned child
-	process *os.Process // always set
-	state   *os.ProcessState
+	cmd    *exec.Cmd // crun-init; nil for a spawned child
+	pid    int
+	status syscall.WaitStatus // once waited for
 }
 
-func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, process: cmd.Process} }
+func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, pid: cmd.Process.Pid} }
 
 // wait reaps the process.
 func (c *childProc) wait() {
 	if c.cmd != nil {
 		_ = c.cmd.Wait()
-		c.state = c.cmd.ProcessState
+		if c.cmd.ProcessState != nil {
+			c.status, _ = c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		}
 		return
 	}
-	c.state, _ = c.process.Wait()
+	for {
+		_, err := unix.Wait4(c.pid, (*unix.WaitStatus)(&c.status), 0, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
 }
+
+// kill sends it SIGKILL (it has not been reaped).
+func (c *childProc) kill() { _ = unix.Kill(c.pid, unix.SIGKILL) }
 
 // startedChild is crun's init, started, waiting for its plan.
 type startedChild struct {
@@ -367,8 +379,8 @@ func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, e
 		return ExitCrunFailed, cloneError(p.Namespaces, err)
 	}
 	defer c.Close()
-	proc := &childProc{process: c.Process}
-	pid := c.Process.Pid
+	proc := &childProc{pid: c.Pid}
+	pid := c.Pid
 	r.mu.Lock()
 	r.pid = pid
 	r.mu.Unlock()
@@ -451,7 +463,7 @@ func cloneError(namespaces []spec.Namespace, err error) error {
 // finish follows the command once the child executed it (or reported a
 // failure), until it ends, and says how it ended.
 func (r *parentRun) finish(proc *childProc, failure *child.Message) (int, error) {
-	pid := proc.process.Pid
+	pid := proc.pid
 	r.mu.Lock()
 	r.executing = failure == nil
 	pending := r.pending
@@ -634,7 +646,7 @@ func (r *parentRun) initDied(proc *childProc) (int, error) {
 	r.mu.Lock()
 	pending, killedBy := r.pending, r.killedBy
 	r.mu.Unlock()
-	ws, _ := proc.state.Sys().(syscall.WaitStatus)
+	ws := proc.status
 	switch {
 	case killedBy != 0:
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
@@ -653,7 +665,7 @@ func (r *parentRun) initDied(proc *childProc) (int, error) {
 
 // abort kills a child that has not executed the command yet.
 func (r *parentRun) abort(proc *childProc, err error) (int, error) {
-	_ = proc.process.Signal(syscall.SIGKILL)
+	proc.kill()
 	r.reap(proc)
 	r.mu.Lock()
 	killedBy, pending := r.killedBy, r.pending
@@ -783,13 +795,7 @@ func (r *parentRun) armStopTimer(pid int) {
 // exit code, or 128+N when killed by signal N.
 func wait(proc *childProc) int {
 	proc.wait()
-	if proc.state == nil {
-		return ExitCrunFailed
-	}
-	ws, ok := proc.state.Sys().(syscall.WaitStatus)
-	if !ok {
-		return ExitCrunFailed
-	}
+	ws := proc.status
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}

@@ -138,15 +138,15 @@ func run(t *testing.T, p *plan.Plan) spawned {
 	if err != nil {
 		t.Fatalf("Follow: %v", err)
 	}
-	state, err := c.Process.Wait()
-	if err != nil {
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(c.Pid, &ws, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !executing && failure == nil {
-		t.Fatalf("the child died before the exec: %v", state)
+		t.Fatalf("the child died before the exec: %v", ws)
 	}
 	b, _ := os.ReadFile(out.Name())
-	return spawned{failure: failure, status: state.Sys().(syscall.WaitStatus), stdout: string(b)}
+	return spawned{failure: failure, status: ws, stdout: string(b)}
 }
 
 // TestSpawnedChild runs real children, as root: the steps happen in the
@@ -326,15 +326,19 @@ func TestChildWaitingForReleaseEndsWithCrun(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	done := make(chan *os.ProcessState, 1)
-	go func() { st, _ := c.Process.Wait(); done <- st }()
+	done := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var ws syscall.WaitStatus
+		syscall.Wait4(c.Pid, &ws, 0, nil)
+		done <- ws
+	}()
 	select {
-	case st := <-done:
-		if st.ExitCode() != ExitCrunFailed {
-			t.Errorf("the child ended with %v", st)
+	case ws := <-done:
+		if ws.ExitStatus() != ExitCrunFailed {
+			t.Errorf("the child ended with %v", ws)
 		}
 	case <-time.After(5 * time.Second):
-		c.Process.Kill()
+		syscall.Kill(c.Pid, syscall.SIGKILL)
 		t.Fatal("the child still waits after crun closed its end")
 	}
 }

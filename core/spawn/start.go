@@ -38,9 +38,10 @@ type Attr struct {
 	Trace bool
 }
 
-// Child is a started child.
+// Child is a started child. The caller waits for it (wait4) and signals
+// it by Pid.
 type Child struct {
-	Process *os.Process
+	Pid     int
 	prog    *Program
 	reports *os.File
 	release *os.File // nil unless Attr.Wait
@@ -128,12 +129,7 @@ func (p *Program) Start(a Attr) (*Child, error) {
 		c.Close()
 		return nil, errno
 	}
-	proc, err := os.FindProcess(int(pid))
-	if err != nil { // not on Linux: it is our child
-		c.Close()
-		return nil, err
-	}
-	c.Process = proc
+	c.Pid = int(pid)
 	return c, nil
 }
 
