@@ -308,3 +308,16 @@ func tail(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestPidsMaxOne: the child crun clones is one process with one thread
+// until it executes the command, so a limit of one process still runs the
+// command, which then cannot fork.
+func TestPidsMaxOne(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	r := crun(t, "--plugins", "uts,pid,mnt,cgroup", "--pids-max", "1", "run", "sh", "-c", "echo ok; /bin/true || echo forked")
+	if r.stdout != "ok\n" || !strings.Contains(strings.ToLower(r.stderr), "fork") {
+		t.Errorf("--pids-max 1: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	assertNothingLeft(t, before)
+}

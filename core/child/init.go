@@ -170,6 +170,10 @@ func ExecFailure(err error) (int, string) {
 		// loader is not.
 		return ExitNotFound, "its interpreter (#! line) or dynamic loader is missing"
 	}
+	if errors.Is(err, unix.EAGAIN) {
+		// fork (crun-init's, with pid.init) refused by the pids cgroup.
+		return ExitCannotExecute, "the container may not start another process: raise --pids-max"
+	}
 	return ExitCannotExecute, "is it an executable file (chmod +x) for this machine?"
 }
 
