@@ -1,12 +1,14 @@
 package core
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,21 +31,127 @@ import (
 // a cleaner holds the lock while it undoes and unlinks, so that no two
 // processes act on the same container at once.
 type State struct {
-	ContainerID string `json:"container_id"`
+	ContainerID string
 	// Owner is the pid of the crun that runs the container (for
 	// messages; the lock is what tells it is alive).
-	Owner int `json:"owner"`
+	Owner int
 	// Mounts are the mounts the child makes in the host's mount
 	// namespace, in order, each recorded before it is made.
-	Mounts []HostMount `json:"mounts,omitempty"`
+	Mounts []HostMount
 	// Created are mount points the child made in the host's tree.
-	Created []string `json:"created,omitempty"`
+	Created []string
 	// AfterExit are the plan's after-exit host steps, without live hooks
 	// (those need their plugin, which is gone with crun).
-	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
+	AfterExit []plan.HostStep
 
 	path string
 	file *os.File // open and locked while the state is ours
+}
+
+// storedState is a state file: JSON, with the after-exit host steps in
+// the plan's wire form (plan.Marshal, base64). Every run writes one, and
+// encoding/json's first use in a process, reflecting on the host steps'
+// types, took 0.1-0.2 ms of a 3.5 ms run: State.encode writes the JSON by
+// hand. (Files from before kept the steps as a JSON array: still read.)
+type storedState struct {
+	ContainerID string          `json:"container_id"`
+	Owner       int             `json:"owner"`
+	Mounts      []HostMount     `json:"mounts,omitempty"`
+	Created     []string        `json:"created,omitempty"`
+	AfterExit   json.RawMessage `json:"after_exit,omitempty"`
+}
+
+// encode returns the state file's content (storedState's JSON).
+func (s *State) encode() ([]byte, error) {
+	b := make([]byte, 0, 512)
+	b = append(b, `{"container_id":`...)
+	b = appendJSONString(b, s.ContainerID)
+	b = append(b, `,"owner":`...)
+	b = strconv.AppendInt(b, int64(s.Owner), 10)
+	if len(s.Mounts) > 0 {
+		b = append(b, `,"mounts":[`...)
+		for i, m := range s.Mounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"path":`...)
+			b = appendJSONString(b, m.Path)
+			b = append(b, `,"below":`...)
+			b = strconv.AppendInt(b, int64(m.Below), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(s.Created) > 0 {
+		b = append(b, `,"created":[`...)
+		for i, c := range s.Created {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, c)
+		}
+		b = append(b, ']')
+	}
+	if len(s.AfterExit) > 0 {
+		wire, err := plan.Marshal(&plan.Plan{HostSteps: s.AfterExit})
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"after_exit":"`...)
+		b = base64.StdEncoding.AppendEncode(b, wire)
+		b = append(b, '"')
+	}
+	return append(b, '}', '\n'), nil
+}
+
+// decodeState reads a state file's content.
+func decodeState(b []byte) (*State, error) {
+	var st storedState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	s := &State{ContainerID: st.ContainerID, Owner: st.Owner, Mounts: st.Mounts, Created: st.Created}
+	switch {
+	case len(st.AfterExit) == 0:
+	case st.AfterExit[0] == '[': // written by an older crun
+		if err := json.Unmarshal(st.AfterExit, &s.AfterExit); err != nil {
+			return nil, err
+		}
+	default:
+		var encoded string
+		if err := json.Unmarshal(st.AfterExit, &encoded); err != nil {
+			return nil, err
+		}
+		wire, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			return nil, fmt.Errorf("after_exit: %w", err)
+		}
+		p, err := plan.Unmarshal(wire, nil)
+		if err != nil {
+			return nil, fmt.Errorf("after_exit: %w", err)
+		}
+		s.AfterExit = p.HostSteps
+	}
+	return s, nil
+}
+
+// appendJSONString appends s as a JSON string. Bytes that are not UTF-8
+// pass as they are (encoding/json reads them as U+FFFD, as it would have
+// written them).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // StateDir is where state files live.
@@ -125,7 +233,7 @@ func (s *State) publish() error {
 
 // write saves the state in place (the lock is on this inode).
 func (s *State) write() error {
-	b, err := json.Marshal(s)
+	b, err := s.encode()
 	if err != nil {
 		return err
 	}
@@ -171,12 +279,12 @@ func readState(path string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := decodeState(b)
+	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	s.path = path
-	return &s, nil
+	return s, nil
 }
 
 // lockState takes the lock of the state file at path, without waiting:
