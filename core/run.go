@@ -176,9 +176,10 @@ type parentRun struct {
 // crun waits for and signals by pid: os.FindProcess would first probe the
 // kernel's pidfd support by forking a throwaway child).
 type childProc struct {
-	cmd    *exec.Cmd // crun-init; nil for a spawned child
-	pid    int
-	status syscall.WaitStatus // once waited for
+	cmd     *exec.Cmd // crun-init; nil for a spawned child
+	pid     int
+	status  syscall.WaitStatus // once waited for
+	waitErr error              // waiting failed: status says nothing
 }
 
 func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, pid: cmd.Process.Pid} }
@@ -186,15 +187,18 @@ func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, pid: cmd.P
 // wait reaps the process.
 func (c *childProc) wait() {
 	if c.cmd != nil {
-		_ = c.cmd.Wait()
-		if c.cmd.ProcessState != nil {
-			c.status, _ = c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		err := c.cmd.Wait()
+		if c.cmd.ProcessState == nil {
+			c.waitErr = err
+			return
 		}
+		c.status, _ = c.cmd.ProcessState.Sys().(syscall.WaitStatus)
 		return
 	}
 	for {
 		_, err := unix.Wait4(c.pid, (*unix.WaitStatus)(&c.status), 0, nil)
 		if err != unix.EINTR {
+			c.waitErr = err
 			return
 		}
 	}
@@ -489,6 +493,9 @@ func (r *parentRun) finish(proc *childProc, failure *child.Message) (int, error)
 	}
 
 	status := r.reap(proc)
+	if proc.waitErr != nil {
+		return ExitCrunFailed, fmt.Errorf("wait for the container: %w", proc.waitErr)
+	}
 	r.tracef("the command ended: status %d", status)
 	r.mu.Lock()
 	killedBy := r.killedBy
@@ -656,6 +663,8 @@ func (r *parentRun) initDied(proc *childProc) (int, error) {
 	r.mu.Unlock()
 	ws := proc.status
 	switch {
+	case proc.waitErr != nil:
+		return ExitCrunFailed, fmt.Errorf("wait for the container's first process: %w", proc.waitErr)
 	case killedBy != 0:
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
 	case pending != 0:
@@ -803,6 +812,9 @@ func (r *parentRun) armStopTimer(pid int) {
 // exit code, or 128+N when killed by signal N.
 func wait(proc *childProc) int {
 	proc.wait()
+	if proc.waitErr != nil {
+		return ExitCrunFailed
+	}
 	ws := proc.status
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())

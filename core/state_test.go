@@ -3,56 +3,86 @@ package core
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
-// TestStateFileRoundTrip: the hand-written JSON of a state file is JSON
-// (encoding/json reads it), and reads back as the state that was written,
-// whatever its strings hold.
+// fill sets every field of v, recursively, to a value that is not zero
+// (strings from text).
+func fill(v reflect.Value, text string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), text)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), text+"-"+v.Type().Field(i).Name)
+			}
+		}
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Uint32, reflect.Uint64:
+		v.Set(reflect.ValueOf(7).Convert(v.Type()))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0), text)
+	default:
+		panic("fill: " + v.Kind().String())
+	}
+}
+
+// TestStateFileRoundTrip: the state file written by hand is the JSON
+// encoding/json writes for the state, every field of every host step
+// included, and reads back as the state that was written.
 func TestStateFileRoundTrip(t *testing.T) {
+	var full plan.HostStep
+	fill(reflect.ValueOf(&full).Elem(), "x")
 	s := &State{
 		ContainerID: "web-1",
 		Owner:       4242,
-		Mounts:      []HostMount{{Path: "/srv/a \"quoted\" \\ back\tslash\x01\n", Below: 2}, {Path: "/ünïcode/☃"}},
+		Mounts:      []HostMount{{Path: "/srv/a", Below: 2}, {Path: "/srv/b"}},
 		Created:     []string{"/mnt/x", "/mnt/x/y"},
-		AfterExit: []plan.HostStep{
-			{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, Why: "kill", KillCgroup: &spec.KillCgroup{Path: "/sys/fs/cgroup/pids/crun/web-1"}}},
+		AfterExit: []plan.HostStep{full,
 			{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, RemoveDir: &spec.RemoveDir{Path: "/sys/fs/cgroup/pids/crun/web-1"}}},
+			{Plugin: "p", HostStep: spec.HostStep{Point: spec.HookAfterExit, Mkdir: &spec.Mkdir{Path: "/d"}, Report: &spec.Report{Path: "/r"}, Hook: &spec.Hook{}}},
 		},
 	}
-	b, err := s.encode()
+	want, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !json.Valid(b) {
-		t.Fatalf("not JSON: %s", b)
+	if got := s.encode(); string(got) != string(want)+"\n" {
+		t.Errorf("by hand:\n%s\nencoding/json:\n%s", got, want)
 	}
-	got, err := decodeState(b)
-	if err != nil {
-		t.Fatal(err)
+	back, err := decodeState(s.encode())
+	if err != nil || !reflect.DeepEqual(back, s) {
+		t.Errorf("read back %+v (%v), wrote %+v", back, err, s)
 	}
-	if !reflect.DeepEqual(got, s) {
-		t.Errorf("read back\n%+v\nwrote\n%+v\nfile %s", got, s, b)
-	}
-	// Nothing but what is needed.
-	empty, _ := (&State{ContainerID: "x", Owner: 1}).encode()
-	if string(empty) != `{"container_id":"x","owner":1}`+"\n" {
+	if empty := (&State{ContainerID: "x", Owner: 1}).encode(); string(empty) != `{"container_id":"x","owner":1}`+"\n" {
 		t.Errorf("an empty state: %s", empty)
 	}
 }
 
-// TestStateFileOfAnOlderCrun: a crun killed before an upgrade left its
-// after-exit steps as a JSON array; they are still undone.
-func TestStateFileOfAnOlderCrun(t *testing.T) {
-	old := `{"container_id":"c","owner":7,"after_exit":[{"plugin":"cgroup","point":"after-exit","remove_dir":{"path":"/sys/fs/cgroup/pids/crun/c"}}]}`
-	s, err := decodeState([]byte(old))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.AfterExit) != 1 || s.AfterExit[0].RemoveDir == nil || s.AfterExit[0].RemoveDir.Path != "/sys/fs/cgroup/pids/crun/c" {
-		t.Errorf("after-exit steps: %+v", s.AfterExit)
+// TestStateFileStrings: strings are escaped for JSON; what encoding/json
+// reads back is what was written.
+func TestStateFileStrings(t *testing.T) {
+	for _, str := range []string{`quotes " and \ backslash`, "tab\tnewline\n\x01\x1f\x7f", "ünïcode ☃ \u2028", "<html> & co", ""} {
+		s := &State{ContainerID: str, Created: []string{str}, Mounts: []HostMount{{Path: str}},
+			AfterExit: []plan.HostStep{{Plugin: str, HostStep: spec.HostStep{Point: spec.HookPoint(str), Why: str,
+				WriteFile: &spec.WriteFile{Path: str, Content: str}}}}}
+		b := s.encode()
+		back, err := decodeState(b)
+		if err != nil || !reflect.DeepEqual(back, s) {
+			t.Errorf("%q: read back %+v (%v) from %s", str, back, err, b)
+		}
+		if strings.Count(string(b), "\n") != 1 {
+			t.Errorf("%q: a raw newline in %q", str, b)
+		}
 	}
 }

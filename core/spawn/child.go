@@ -298,6 +298,9 @@ func (p *Program) mount(s *step, rootFD uintptr) {
 func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 	sc := p.scratch
 	path := &sc.path
+	if len(s.rel) > len(path) { // Compile refuses these
+		p.fail(s.index, stCreate, syscall.ENAMETOOLONG, 0)
+	}
 	n := 0
 	for ; n < len(s.rel) && n < len(path)-1; n++ {
 		path[n] = s.rel[n]
@@ -354,7 +357,13 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 		}
 		base := uintptr(unsafe.Pointer(&path[i]))
 		if last && file {
-			fd, e = sys6(syscall.SYS_OPENAT, dirFD, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644, 0, 0)
+			// A copy's target is made with the copy's mode: its content
+			// is never readable by others, even for a moment.
+			fileMode := uintptr(0o644)
+			if s.op == opCopyFile {
+				fileMode = uintptr(s.mode)
+			}
+			fd, e = sys6(syscall.SYS_OPENAT, dirFD, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, fileMode, 0, 0)
 			if e == 0 {
 				sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			}
@@ -367,9 +376,12 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 			if links > 40 {
 				e = syscall.ELOOP
 			} else if m, re := sys6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
-				p.followLink(i, j, sep, int(m))
-				e = 0
-				j, sep = 0, path[0] // start over on the new path
+				if int(m) >= len(sc.link) || !p.followLink(i, j, sep, int(m)) {
+					e = syscall.ENAMETOOLONG
+				} else {
+					e = 0
+					j, sep = 0, path[0] // start over on the new path
+				}
 			}
 		}
 		if end > 0 {
@@ -385,11 +397,12 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 
 // followLink replaces the component path[i:j] (j holds sep, cut to NUL)
 // with the symlink target read into scratch.link (n bytes): relative to
-// the component's directory, or to the root for an absolute one.
+// the component's directory, or to the root for an absolute one. It
+// returns false, and changes nothing, when the new path would not fit.
 //
 //go:nosplit
 //go:norace
-func (p *Program) followLink(i, j int, sep byte, n int) {
+func (p *Program) followLink(i, j int, sep byte, n int) bool {
 	sc := p.scratch
 	path, tmp, link := &sc.path, &sc.tmp, &sc.link
 	w := 0
@@ -398,15 +411,23 @@ func (p *Program) followLink(i, j int, sep byte, n int) {
 			tmp[w] = path[w]
 		}
 	}
-	for r := 0; r < n && w < len(tmp)-2; r++ {
+	for r := 0; r < n; r++ {
+		if w >= len(tmp)-1 {
+			return false
+		}
 		tmp[w] = link[r]
 		w++
 	}
 	if sep != 0 { // the rest of the path
-		tmp[w] = '/'
-		w++
-		for r := j + 1; path[r] != 0 && w < len(tmp)-1; r++ {
-			tmp[w] = path[r]
+		for r := j; r == j || path[r] != 0; r++ {
+			if w >= len(tmp)-1 {
+				return false
+			}
+			if r == j {
+				tmp[w] = '/'
+			} else {
+				tmp[w] = path[r]
+			}
 			w++
 		}
 	}
@@ -414,6 +435,7 @@ func (p *Program) followLink(i, j int, sep byte, n int) {
 	for r := 0; r <= w; r++ {
 		path[r] = tmp[r]
 	}
+	return true
 }
 
 //go:nosplit

@@ -160,13 +160,16 @@ type scratch struct {
 	how    unix.OpenHow
 	fdpath [32]byte
 	digits [20]byte
-	path   [4096]byte // a path being created, as symlinks are followed
-	tmp    [4096]byte
-	link   [4096]byte
+	path   [maxPath]byte // a path being created, as symlinks are followed
+	tmp    [maxPath]byte
+	link   [maxPath]byte
 	buf    [16 << 10]byte // a copy's data, when sendfile cannot
 	pgrp   int32
 	one    [1]byte
 }
+
+// maxPath is PATH_MAX, with its NUL: the size of the child's buffers.
+const maxPath = 4096
 
 // cstr returns s as NUL-terminated bytes.
 func cstr(s string) []byte {
@@ -208,6 +211,9 @@ func Compile(p *plan.Plan) (*Program, error) {
 		st, err := compileStep(s.Step, rootSwitched)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", i+1, err)
+		}
+		if len(st.rel) >= maxPath || len(st.path) >= maxPath {
+			return nil, fmt.Errorf("step %d: a path is longer than the kernel takes", i+1)
 		}
 		st.index = uint32(i + 1)
 		prog.steps = append(prog.steps, st)

@@ -342,3 +342,65 @@ func TestChildWaitingForReleaseEndsWithCrun(t *testing.T) {
 		t.Fatal("the child still waits after crun closed its end")
 	}
 }
+
+// TestCopyIsNeverReadableByOthers: a copy's target has the copy's mode
+// from the moment it exists, not once its content is in.
+func TestCopyIsNeverReadableByOthers(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	fifo := filepath.Join(root, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fifo, Root: root, Target: "/secret", Mode: 0o400}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // the child has it open
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("TOP-SECRET"))
+	target := filepath.Join(root, "secret")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if fi, err := os.Stat(target); err == nil {
+			if fi.Size() > 0 || time.Now().After(deadline) {
+				if fi.Mode().Perm() != 0o400 {
+					t.Errorf("while the copy is made, the target's mode is %v", fi.Mode())
+				}
+				break
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatal("no copy")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.Close()
+	if _, failure, err := c.Follow(Progress{}); failure != nil || err != nil {
+		t.Errorf("copy: %+v %v", failure, err)
+	}
+	var ws syscall.WaitStatus
+	syscall.Wait4(c.Pid, &ws, 0, nil)
+}
+
+// TestPathTooLong: a symlink that makes a path longer than the kernel
+// takes is an error, not a path cut short.
+func TestPathTooLong(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	os.Symlink(strings.Repeat("d/", 2040)+"end", filepath.Join(dir, "l"))
+	r := run(t, testPlan(spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(dir, "l/wanted")}}))
+	if r.failure == nil || !strings.Contains(r.failure.Err, "file name too long") {
+		t.Errorf("failure %+v", r.failure)
+	}
+	if _, err := Compile(testPlan(spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: "/" + strings.Repeat("x", maxPath)}})); err == nil {
+		t.Error("a path longer than PATH_MAX compiled")
+	}
+}
