@@ -137,7 +137,7 @@ func Main() int {
 		return fail(0, "", "steps", err, Hint(err), ExitCrunFailed)
 	}
 
-	path, err := LookPath(p.Command[0], envValue(p.Env, "PATH"))
+	path, err := LookPath(p.Command[0], EnvValue(p.Env, "PATH"))
 	if err != nil {
 		return fail(0, "", "exec "+p.Command[0], err, NotFoundHint, ExitNotFound)
 	}
@@ -221,7 +221,9 @@ func LookPath(name, path string) (string, error) {
 	return "", fmt.Errorf("%w in the container's PATH=%s", ErrNotFound, path)
 }
 
-func envValue(env []string, key string) string {
+// EnvValue returns the value of key in env, KEY=VALUE entries of which
+// the last for a key wins (crun puts --env after its defaults), or "".
+func EnvValue(env []string, key string) string {
 	for i := len(env) - 1; i >= 0; i-- {
 		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
 			return v

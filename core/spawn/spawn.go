@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,7 +228,7 @@ func Compile(p *plan.Plan) (*Program, error) {
 		prog.explicit = true
 		prog.candidates = [][]byte{cstr(name)}
 	} else {
-		for _, d := range filepath.SplitList(envValue(p.Env, "PATH")) {
+		for _, d := range filepath.SplitList(child.EnvValue(p.Env, "PATH")) {
 			if d == "" {
 				d = "."
 			}
@@ -307,7 +308,7 @@ func compileMount(m *spec.Mount, rootSwitched bool) (step, error) {
 	}
 	if m.CreateTarget {
 		st.create = createDir
-		if contains(m.Flags, "bind") {
+		if slices.Contains(m.Flags, "bind") {
 			st.create = createLikeSource
 		}
 	}
@@ -322,22 +323,4 @@ func relative(path string) string {
 		rel = "."
 	}
 	return rel
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func envValue(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }

@@ -272,7 +272,7 @@ func (p *Program) describe(rec record) *child.Message {
 			m.What = "exec " + p.plan.Command[0]
 			err = child.ErrNotFound
 			if !p.explicit {
-				err = fmt.Errorf("%w in the container's PATH=%s", child.ErrNotFound, envValue(p.plan.Env, "PATH"))
+				err = fmt.Errorf("%w in the container's PATH=%s", child.ErrNotFound, child.EnvValue(p.plan.Env, "PATH"))
 			}
 			m.ExitCode, m.Hint = child.ExitNotFound, child.NotFoundHint
 		case stTerminal:
