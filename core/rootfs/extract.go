@@ -279,8 +279,14 @@ func setTimes(p string, hdr *tar.Header) error {
 	return nil
 }
 
+// timespec is t for utimensat. A time a 32-bit time_t cannot hold (after
+// 2038) leaves the file's time as it is (UTIME_OMIT).
 func timespec(t time.Time) unix.Timespec {
-	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
+	ts, err := unix.TimeToTimespec(t)
+	if err != nil {
+		return unix.Timespec{Nsec: unix.UTIME_OMIT}
+	}
+	return ts
 }
 
 // finish sets directory times, last because every write into a
