@@ -96,12 +96,11 @@ func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscal
 	}
 	// Signals stay blocked until the terminal is the child's: a process
 	// group in the background that sets the foreground gets SIGTTOU.
-	if a.setpgid || a.terminal >= 0 {
+	if a.terminal >= 0 {
+		// A process group of its own, made the terminal's foreground.
 		if _, e = sys6(syscall.SYS_SETPGID, 0, 0, 0, 0, 0, 0); e != 0 {
 			p.fail(0, stTerminal, e, 0)
 		}
-	}
-	if a.terminal >= 0 {
 		self, _ := sys6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
 		p.scratch.pgrp = int32(self)
 		if _, e = sys6(syscall.SYS_IOCTL, uintptr(a.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p.scratch.pgrp)), 0, 0, 0); e != 0 {

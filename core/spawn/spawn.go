@@ -144,7 +144,6 @@ type attr struct {
 	parentEnds    [2]int // crun's ends of the pipes, which the child closes
 	stdio         [3]int
 	terminal      int // make the child's group its foreground group, or -1
-	setpgid       bool
 	release       int // read a byte from it before the steps, or -1
 	reports       int
 	nextFD        int // above every fd the child moves
