@@ -204,6 +204,14 @@ func (c *childProc) wait() {
 	}
 }
 
+// waitExited waits until the process has exited, leaving it to be reaped
+// (a zombie keeps its pid): waitid with WNOWAIT.
+func (c *childProc) waitExited() {
+	var info unix.Siginfo
+	for unix.Waitid(unix.P_PID, c.pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
+	}
+}
+
 // kill sends it SIGKILL (it has not been reaped).
 func (c *childProc) kill() { _ = unix.Kill(c.pid, unix.SIGKILL) }
 
@@ -713,7 +721,9 @@ func (r *parentRun) handleSignals() {
 		r.mu.Lock()
 		pid, executing := r.pid, r.executing
 		if r.exited {
-			// Reaped: its pid may already be another process's.
+			// It has exited (reaped or about to be): its pid may be
+			// another process's. reap sets exited before it reaps, and
+			// signals are sent under the lock, so none can miss.
 			r.mu.Unlock()
 			continue
 		}
@@ -721,12 +731,12 @@ func (r *parentRun) handleSignals() {
 			r.pending = sysSig
 			r.abandon = time.AfterFunc(setupGrace, r.abandonSetup)
 		}
-		r.mu.Unlock()
 		if executing {
 			_ = unix.Kill(pid, sysSig)
-			if sysSig == unix.SIGTERM {
-				r.armStopTimer(pid)
-			}
+		}
+		r.mu.Unlock()
+		if executing && sysSig == unix.SIGTERM {
+			r.armStopTimer(pid)
 		}
 	}
 }
@@ -775,13 +785,16 @@ func (r *parentRun) interruptedBeforeClone() syscall.Signal {
 
 // reap waits for the child and takes the terminal back.
 func (r *parentRun) reap(proc *childProc) int {
-	status := wait(proc)
+	// Learn that it exited without reaping it (its pid stays its own),
+	// stop signalling it, then reap.
+	proc.waitExited()
 	r.mu.Lock()
 	r.exited = true
 	if r.stopTimer != nil {
 		r.stopTimer.Stop()
 	}
 	r.mu.Unlock()
+	status := wait(proc)
 	if r.terminal >= 0 {
 		reclaimTerminal(r.terminal)
 	}
