@@ -543,8 +543,7 @@ func (p *Program) joinCgroup(s *step) {
 // copyFile copies a host file (open as in) into the container (a secret
 // into a tmpfs): the target, created first (with its directories, as a mount
 // target is), is resolved inside the root, and given its mode whatever
-// the umask. Plans with a copy are forked without sharing crun's memory:
-// reading a FIFO can block.
+// the umask.
 //
 //go:nosplit
 //go:norace

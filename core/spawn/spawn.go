@@ -23,13 +23,15 @@
 // costs 0.6-0.9 ms on the machines this was measured on; a fork, about
 // 0.1 ms.
 //
-// One limit comes with the shared memory: until the child executes the
-// command, the thread that cloned it waits, and the Go runtime cannot stop
-// the world (a garbage collection that starts meanwhile waits too). Steps
-// take microseconds; one that blocks (a FIFO as a copy's source, a hung
-// file system) holds crun until crun kills the child, which it does when
-// a signal asks it to stop (core's abandonSetup, through Pid). os/exec
-// has the same property, for a child that does less.
+// The shared memory has a price: until the child executes the command,
+// the thread that cloned it waits, holding its P, and the Go runtime
+// cannot stop the world. Steps take microseconds, but one can block (a
+// FIFO as a copy's source, a hung file system). So no garbage collection
+// starts meanwhile (Start turns it off around the clone), signals are
+// handled from before the clone on another thread, which can kill the
+// child (core's abandonSetup, through Pid), and with a single P the child
+// gets a copy of crun's memory instead. os/exec shares memory the same
+// way, for a child that does less.
 package spawn
 
 import (
@@ -59,9 +61,6 @@ type Program struct {
 	explicit   bool // the command was named with a slash
 	argv, envv []*byte
 	cloneFlags uintptr
-	// mayBlock: a step reads a file the user named (a copy), which can
-	// block (a FIFO); the child must not then share crun's memory.
-	mayBlock bool
 	// Start's, for the child: see attr.
 	attr attr
 	// scratch is memory the child writes (its copy of it).
@@ -217,7 +216,6 @@ func Compile(p *plan.Plan) (*Program, error) {
 		}
 		st.index = uint32(i + 1)
 		prog.steps = append(prog.steps, st)
-		prog.mayBlock = prog.mayBlock || st.op == opCopyFile
 		if s.PivotRoot != nil || s.Chroot != nil {
 			rootSwitched = true
 		}

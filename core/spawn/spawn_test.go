@@ -344,7 +344,8 @@ func TestChildWaitingForReleaseEndsWithCrun(t *testing.T) {
 }
 
 // TestCopyIsNeverReadableByOthers: a copy's target has the copy's mode
-// from the moment it exists, not once its content is in.
+// from the moment it exists, not once its content is in. The source is a
+// FIFO, held open while the target is looked at.
 func TestCopyIsNeverReadableByOthers(t *testing.T) {
 	sdktest.RequireRoot(t)
 	root := t.TempDir()
@@ -352,42 +353,32 @@ func TestCopyIsNeverReadableByOthers(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Compile(testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
-		Source: fifo, Root: root, Target: "/secret", Mode: 0o400}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // the child has it open
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("TOP-SECRET"))
 	target := filepath.Join(root, "secret")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if fi, err := os.Stat(target); err == nil {
-			if fi.Size() > 0 || time.Now().After(deadline) {
-				if fi.Mode().Perm() != 0o400 {
-					t.Errorf("while the copy is made, the target's mode is %v", fi.Mode())
-				}
-				break
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatal("no copy")
+	seen := make(chan os.FileMode, 1)
+	go func() { // Start returns only once the child executes the command
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // once the child opens it
+		if err != nil {
+			seen <- 0
+			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		defer w.Close()
+		w.Write([]byte("TOP-SECRET"))
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			if fi, err := os.Stat(target); err == nil && fi.Size() > 0 {
+				seen <- fi.Mode()
+				return
+			}
+		}
+		seen <- 0
+	}()
+	res := run(t, testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fifo, Root: root, Target: "/secret", Mode: 0o400}}))
+	if res.failure != nil {
+		t.Fatalf("copy: %+v", res.failure)
 	}
-	w.Close()
-	if _, failure, err := c.Follow(Progress{}); failure != nil || err != nil {
-		t.Errorf("copy: %+v %v", failure, err)
+	if mode := <-seen; mode.Perm() != 0o400 {
+		t.Errorf("while the copy was made, the target's mode was %v", mode)
 	}
-	var ws syscall.WaitStatus
-	syscall.Wait4(c.Pid, &ws, 0, nil)
 }
 
 // TestPathTooLong: a symlink that makes a path longer than the kernel

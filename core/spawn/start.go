@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 	"unsafe"
@@ -103,15 +104,21 @@ func (p *Program) Start(a Attr) (*Child, error) {
 			exitSignal: uint64(syscall.SIGCHLD), cgroup: uint64(a.CgroupFD)}
 	}
 
+	// The child borrows crun's memory, and this thread is suspended until
+	// it executes the command, unless: it must wait for crun (after-clone
+	// host steps); a user namespace (the kernel refuses to share memory
+	// with it); a single P, which this thread keeps while it waits: a step
+	// that blocks would leave no goroutine able to hear a signal.
+	vfork := !a.Wait && p.cloneFlags&unix.CLONE_NEWUSER == 0 && runtime.GOMAXPROCS(0) > 1
+	if vfork {
+		// The world cannot stop while this thread waits (it is not at a
+		// safe point), so a garbage collection that started would wait
+		// too, and with it every goroutine: none starts meanwhile.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	}
 	// No fd may be created without close-on-exec while the child is
 	// forked (syscall.ForkExec takes the same lock).
 	syscall.ForkLock.Lock()
-	// The child borrows crun's memory, and this thread is suspended until
-	// it executes the command, unless: it must wait for crun (after-clone
-	// host steps); a step may block (the runtime could not stop the world
-	// meanwhile: see the package doc); a user namespace (the kernel
-	// refuses to share memory with it).
-	vfork := !a.Wait && !p.mayBlock && p.cloneFlags&unix.CLONE_NEWUSER == 0
 	pid, errno := p.fork(clone3, vfork)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(p)
