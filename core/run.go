@@ -267,9 +267,12 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	if sig := r.interruptedBeforeClone(); sig != 0 {
 		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
-	if prog, err := spawn.Compile(p); err != nil {
+	// crun's own child runs the steps, unless the plan needs crun-init.
+	if !filesOnly(r.stdio) {
+		r.tracef("crun init runs the steps: the container's streams are not files (os/exec copies them)")
+	} else if prog, err := spawn.Compile(p); err != nil {
 		r.tracef("crun init runs the steps: %v", err)
-	} else if filesOnly(r.stdio) {
+	} else {
 		return r.runSpawned(ctx, prog)
 	}
 	c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)

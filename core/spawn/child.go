@@ -142,8 +142,8 @@ func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscal
 				p.fail(s.index, stOpenSource, e, 0)
 			}
 			p.create(s, rootFD, true, 0o755)
-		case s.create == createDir, s.create == createFile:
-			p.create(s, rootFD, s.create == createFile, 0o755)
+		case s.create == createDir:
+			p.create(s, rootFD, false, 0o755)
 		case s.create == createLikeSource:
 			// A file for a file, a directory for a directory.
 			if _, e = sys6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0); e != 0 {

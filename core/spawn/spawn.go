@@ -97,7 +97,6 @@ type createKind uint8
 const (
 	createNone createKind = iota
 	createDir
-	createFile
 	createLikeSource // a file or a directory, as the bind source is
 )
 
