@@ -25,9 +25,10 @@ EXAMPLES := template ipc secrets net
 
 all: build
 
-# Three binaries, installed side by side: crun (the CLI and the parent
-# side of a run), crun-init (the child init) and crun-plugins (the plugin
-# host, the only one linking gRPC; started only when a plan is not cached).
+# Two binaries, installed side by side: crun (the CLI, the parent side of
+# a run and, forked, the child that prepares the container) and
+# crun-plugins (the plugin host, the only one linking gRPC; started only
+# when a plan is not cached).
 #
 # They are linked in .cache/link and copied into bin/: a binary the Go
 # linker has just written (it writes through mmap) starts 0.14 ms slower,
@@ -38,9 +39,8 @@ LINK := .cache/link
 build:
 	@mkdir -p $(LINK) $(dir $(BIN))
 	$(GO) build -o $(LINK)/crun ./cmd/crun
-	$(GO) build -o $(LINK)/crun-init ./cmd/crun-init
 	$(GO) build -o $(LINK)/crun-plugins ./cmd/crun-plugins
-	@for b in crun crun-init crun-plugins; do cmp -s $(LINK)/$$b $(dir $(BIN))$$b || install -m 0755 $(LINK)/$$b $(dir $(BIN))$$b; done
+	@for b in crun crun-plugins; do cmp -s $(LINK)/$$b $(dir $(BIN))$$b || install -m 0755 $(LINK)/$$b $(dir $(BIN))$$b; done
 
 # The rootfs is made once, from the host's static busybox (apt-get install
 # busybox-static); `make clean` removes it.
@@ -86,7 +86,6 @@ proto:
 
 install: build
 	install -m 0755 $(BIN) $(PREFIX)/bin/crun
-	install -m 0755 $(dir $(BIN))crun-init $(PREFIX)/bin/crun-init
 	install -m 0755 $(dir $(BIN))crun-plugins $(PREFIX)/bin/crun-plugins
 
 clean:

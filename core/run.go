@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/crun-project/crun/core/child"
 	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/core/spawn"
 	"github.com/crun-project/crun/sdk/spec"
@@ -24,9 +22,9 @@ import (
 
 // Exit codes of crun itself.
 const (
-	ExitCrunFailed    = child.ExitCrunFailed    // 125
-	ExitCannotExecute = child.ExitCannotExecute // 126
-	ExitNotFound      = child.ExitNotFound      // 127
+	ExitCrunFailed    = spawn.ExitCrunFailed    // 125
+	ExitCannotExecute = spawn.ExitCannotExecute // 126
+	ExitNotFound      = spawn.ExitNotFound      // 127
 )
 
 // ForwardedSignals are passed on to the container while it runs.
@@ -114,6 +112,11 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	for _, w := range s.Plan.Warnings {
 		fmt.Fprintf(warn, "crun: warning: %s: %s\n", w.Plugin, w.Message)
 	}
+	// The child's program, compiled before anything exists: a step that
+	// cannot be carried out is refused here.
+	if r.program, err = spawn.Compile(s.Plan); err != nil {
+		return ExitCrunFailed, err
+	}
 	// Pure planners are not needed any more; keep only the plugins with
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })
@@ -142,6 +145,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 // parentRun is the parent side of one run.
 type parentRun struct {
 	session *Session
+	program *spawn.Program
 	stdio   Stdio
 	trace   bool
 	signals chan os.Signal
@@ -163,38 +167,21 @@ type parentRun struct {
 	// namespace (none with a mount namespace), as host paths.
 	hostMounts []HostMount
 	// created are mount points the child made in the host's tree.
-	created   []string
-	childRoot string // the child's root as a host path, after a chroot
-	terminal  int    // the terminal handed to the container, or -1
-	// cloning is the program of a child being spawned: its pid is known
-	// before r.pid is (spawn.Program.Pid).
-	cloning *spawn.Program
+	created  []string
+	terminal int // the terminal handed to the container, or -1
 }
 
-// childProc is the container's first process, however it was started:
-// crun's init through os/exec, or a child forked by package spawn (which
-// crun waits for and signals by pid: os.FindProcess would first probe the
-// kernel's pidfd support by forking a throwaway child).
+// childProc is the container's first process, which crun waits for and
+// signals by pid (os.FindProcess would first probe the kernel's pidfd
+// support by forking a throwaway child).
 type childProc struct {
-	cmd     *exec.Cmd // crun-init; nil for a spawned child
 	pid     int
 	status  syscall.WaitStatus // once waited for
 	waitErr error              // waiting failed: status says nothing
 }
 
-func initProc(cmd *exec.Cmd) *childProc { return &childProc{cmd: cmd, pid: cmd.Process.Pid} }
-
 // wait reaps the process.
 func (c *childProc) wait() {
-	if c.cmd != nil {
-		err := c.cmd.Wait()
-		if c.cmd.ProcessState == nil {
-			c.waitErr = err
-			return
-		}
-		c.status, _ = c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-		return
-	}
 	for {
 		_, err := unix.Wait4(c.pid, (*unix.WaitStatus)(&c.status), 0, nil)
 		if err != unix.EINTR {
@@ -215,25 +202,18 @@ func (c *childProc) waitExited() {
 // kill sends it SIGKILL (it has not been reaped).
 func (c *childProc) kill() { _ = unix.Kill(c.pid, unix.SIGKILL) }
 
-// startedChild is crun's init, started, waiting for its plan.
-type startedChild struct {
-	cmd  *exec.Cmd
-	sock *os.File
-}
-
 func (r *parentRun) tracef(format string, args ...any) {
 	if r.trace {
-		child.Tracef(r.log, startedAt, format, args...)
+		Tracef(r.log, startedAt, format, args...)
 	}
 }
 
 // startedAt is when crun started (its packages initialised): --trace
-// lines, crun's and its init's, give the time since then.
-var startedAt = child.Monotonic()
+// lines give the time since then.
+var startedAt = Monotonic()
 
 func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	s := r.session
-	p := s.Plan
 
 	// From here on something on the host may change: after-exit steps
 	// run on every path out, and the child's leftover host mounts are
@@ -267,98 +247,12 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	if sig := r.interruptedBeforeClone(); sig != 0 {
 		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
-	// crun's own child runs the steps, unless the plan needs crun-init.
-	if !filesOnly(r.stdio) {
-		r.tracef("crun init runs the steps: the container's streams are not files (os/exec copies them)")
-	} else if prog, err := spawn.Compile(p); err != nil {
-		r.tracef("crun init runs the steps: %v", err)
-	} else {
-		return r.runSpawned(ctx, prog)
-	}
-	c, err := r.startChild(p.Namespaces, p.CloneIntoCgroup)
+	streams, err := newStreams(r.stdio)
 	if err != nil {
 		return ExitCrunFailed, err
 	}
-	cmd, sock := c.cmd, c.sock
-	defer sock.Close()
-	proc := initProc(cmd)
-	r.mu.Lock()
-	r.pid = cmd.Process.Pid
-	r.mu.Unlock()
-	go r.handleSignals()
-
-	// The child blocks until "go": first the plan, then the host's
-	// after-clone steps (cgroup attach, hooks) while it waits.
-	afterClone := hasAfterClone(p)
-	wire, err := plan.EncodeForChild(p)
-	if err != nil {
-		return r.abort(proc, err)
-	}
-	if err := child.WriteMessage(sock, child.Message{Type: child.MsgPlan, Plan: wire, Go: !afterClone,
-		Trace: r.trace, TraceStart: startedAt}); err != nil {
-		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
-			// The init died before its plan: say of what.
-			return r.initDied(proc)
-		}
-		return r.abort(proc, fmt.Errorf("send the plan to the child: %w", err))
-	}
-	r.tracef("plan sent to crun init (pid %d)", cmd.Process.Pid)
-	if afterClone {
-		if err := s.runHostSteps(ctx, spec.HookAfterClone, cmd.Process.Pid, r.tracef); err != nil {
-			return r.abort(proc, err)
-		}
-		if err := child.WriteMessage(sock, child.Message{Type: child.MsgGo, Trace: r.trace}); err != nil {
-			return r.abort(proc, fmt.Errorf("release the child: %w", err))
-		}
-	}
-
-	// Follow the child's steps until it reports an error or its exec
-	// closes the socket.
-	var failure *child.Message
-	execAnnounced := false
-	for {
-		m, err := child.ReadMessage(sock)
-		if err == io.EOF || errors.Is(err, unix.ECONNRESET) {
-			break // the child exec'd, or died (with our message unread)
-		}
-		if err != nil {
-			return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
-		}
-		switch m.Type {
-		case child.MsgDone:
-			if err := r.stepDone(m); err != nil {
-				return r.abort(proc, err)
-			}
-			continue
-		case child.MsgCreate:
-			if err := r.recordCreated(m); err != nil {
-				return r.abort(proc, err)
-			}
-			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
-				return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
-			}
-			continue
-		case child.MsgExec:
-			execAnnounced = true
-			continue
-		case child.MsgMount:
-			if err := r.recordHostMount(m); err != nil {
-				return r.abort(proc, err)
-			}
-			if err := child.WriteMessage(sock, child.Message{Type: child.MsgAck}); err != nil {
-				return r.abort(proc, fmt.Errorf("talk to the child: %w", err))
-			}
-			continue
-		}
-		if m.Type == child.MsgError {
-			failure = &m
-			break
-		}
-	}
-	if failure == nil && !execAnnounced {
-		return r.initDied(proc)
-	}
-	return r.finish(proc, failure)
+	defer streams.wait()
+	return r.runChild(ctx, streams)
 }
 
 func hasAfterClone(p *plan.Plan) bool {
@@ -370,30 +264,28 @@ func hasAfterClone(p *plan.Plan) bool {
 	return false
 }
 
-// runSpawned runs the container from a child forked by package spawn,
-// which performs the steps itself: no crun init starts.
-func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, error) {
+// runChild starts the container's first process, which runs the steps
+// and executes the command (package spawn), and follows it to its end.
+func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error) {
 	s := r.session
 	p := s.Plan
-	attr := spawn.Attr{Terminal: -1, CgroupFD: -1, Wait: hasAfterClone(p), Trace: r.trace}
-	for i, stream := range []any{r.stdio.In, r.stdio.Out, r.stdio.Err} {
-		if f, ok := stream.(*os.File); ok {
-			attr.Stdio[i] = f
-		}
-	}
+	attr := spawn.Attr{Stdio: streams.files, Terminal: -1, CgroupFD: -1, Wait: hasAfterClone(p),
+		Trace: r.trace, Forwarded: ForwardedSignals}
 	if fd, ok := foregroundTerminal(r.stdio.In); ok {
 		attr.Terminal = fd
 		r.terminal = fd
 	}
-	clonedAt := child.Monotonic()
-	// Signals are handled from now on: the clone returns only once the
-	// child has executed the command, and a step that hangs must not
-	// make crun deaf (abandonSetup finds the child through prog.Pid).
-	r.mu.Lock()
-	r.cloning = prog
-	r.mu.Unlock()
+	clonedAt := Monotonic()
+	// Signals are handled from the clone on: a step that hangs must not
+	// make crun deaf. The lock holds them back until the pid is known.
 	go r.handleSignals()
-	c, err := r.spawn(prog, attr, p.CloneIntoCgroup)
+	r.mu.Lock()
+	c, err := r.start(attr, p.CloneIntoCgroup)
+	if err == nil {
+		r.pid = c.Pid
+	}
+	r.mu.Unlock()
+	streams.started()
 	if err != nil {
 		if r.terminal >= 0 {
 			reclaimTerminal(r.terminal)
@@ -403,35 +295,33 @@ func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, e
 	}
 	defer c.Close()
 	proc := &childProc{pid: c.Pid}
-	pid := c.Pid
-	r.mu.Lock()
-	r.pid = pid
-	r.mu.Unlock()
 	if r.trace {
-		// When it was cloned: with CLONE_VFORK, crun resumes only once
-		// the child has executed the command.
-		child.TraceAt(r.log, startedAt, clonedAt, "cloned the container's first process (pid %d), which runs the steps itself", pid)
+		TraceAt(r.log, startedAt, clonedAt, "cloned the container's first process (pid %d), which runs the steps itself", c.Pid)
 	}
 	if attr.Wait {
-		if err := s.runHostSteps(ctx, spec.HookAfterClone, pid, r.tracef); err != nil {
+		if err := s.runHostSteps(ctx, spec.HookAfterClone, c.Pid, r.tracef); err != nil {
 			return r.abort(proc, err)
 		}
 		if err := c.Release(); err != nil {
 			return r.abort(proc, fmt.Errorf("release the child: %w", err))
 		}
 	}
-	progress := spawn.Progress{}
+	follower := spawn.Follower{Mount: r.recordHostMount, Create: r.recordCreated}
 	if r.trace {
-		progress.Step = func(i int, elapsed time.Duration, at int64) {
+		follower.Step = func(i int, elapsed time.Duration, at int64) {
 			st := p.Steps[i-1]
-			child.TraceAt(r.log, startedAt, at, "step %d [%s] %s: %s (%s)",
+			TraceAt(r.log, startedAt, at, "step %d [%s] %s: %s (%s)",
 				i, st.Phase, st.Plugin, plan.DescribeStep(st.Step), elapsed.Round(time.Microsecond))
 		}
-		progress.Exec = func(path string, at int64) {
-			child.TraceAt(r.log, startedAt, at, "exec %s", path)
+		follower.Exec = func(path string, at int64) {
+			what := "exec %s"
+			if p.ReapingInit {
+				what = "exec %s (crun's init stays as PID 1)"
+			}
+			TraceAt(r.log, startedAt, at, what, path)
 		}
 	}
-	executing, failure, err := c.Follow(progress)
+	executing, failure, err := c.Follow(follower)
 	if err != nil {
 		return r.abort(proc, err)
 	}
@@ -441,16 +331,18 @@ func (r *parentRun) runSpawned(ctx context.Context, prog *spawn.Program) (int, e
 	return r.finish(proc, failure)
 }
 
-// spawn forks the child, inside the plan's cgroup from the start where
-// the kernel can (cgroup v2), as start does for crun's init.
-func (r *parentRun) spawn(prog *spawn.Program, attr spawn.Attr, dir string) (*spawn.Child, error) {
+// start forks the child, inside the plan's cgroup from its first
+// instruction where the kernel can (clone3 with CLONE_INTO_CGROUP,
+// cgroup v2); otherwise it clones normally, and the plugin's after-clone
+// host step attaches the child while it waits.
+func (r *parentRun) start(attr spawn.Attr, dir string) (*spawn.Child, error) {
 	if dir == "" {
-		return prog.Start(attr)
+		return r.program.Start(attr)
 	}
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err == nil {
 		attr.CgroupFD = fd
-		c, err := prog.Start(attr)
+		c, err := r.program.Start(attr)
 		unix.Close(fd)
 		if err == nil {
 			r.tracef("cloned into the cgroup %s", dir)
@@ -463,7 +355,7 @@ func (r *parentRun) spawn(prog *spawn.Program, attr spawn.Attr, dir string) (*sp
 	}
 	r.tracef("cannot clone into the cgroup %s (%v): cloning normally, attaching after", dir, err)
 	attr.CgroupFD = -1
-	return prog.Start(attr)
+	return r.program.Start(attr)
 }
 
 // cloneError words a failed clone.
@@ -474,7 +366,7 @@ func cloneError(namespaces []spec.Namespace, err error) error {
 	}
 	flags := strings.Join(names, "|")
 	if flags == "" {
-		return fmt.Errorf("start crun init: %w", err)
+		return fmt.Errorf("start the container's first process: %w", err)
 	}
 	hint := ""
 	if errors.Is(err, unix.EPERM) {
@@ -485,7 +377,7 @@ func cloneError(namespaces []spec.Namespace, err error) error {
 
 // finish follows the command once the child executed it (or reported a
 // failure), until it ends, and says how it ended.
-func (r *parentRun) finish(proc *childProc, failure *child.Message) (int, error) {
+func (r *parentRun) finish(proc *childProc, failure *spawn.Failure) (int, error) {
 	pid := proc.pid
 	r.mu.Lock()
 	r.executing = failure == nil
@@ -515,32 +407,29 @@ func (r *parentRun) finish(proc *childProc, failure *child.Message) (int, error)
 	case killedBy != 0:
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
 	case failure != nil:
-		return failure.ExitCode, childError(failure)
+		return failure.ExitCode, &RunError{Code: failure.ExitCode, Err: failure, Hint: failure.Hint}
 	}
 	return status, nil
 }
 
-// stepDone follows the child's progress: after a chroot, the paths it
-// reports are inside its new root.
-func (r *parentRun) stepDone(m child.Message) error {
-	p := r.session.Plan
-	if m.Step < 1 || m.Step > len(p.Steps) {
-		return fmt.Errorf("the child reported step %d of %d", m.Step, len(p.Steps))
+// rootAt is the child's root, as a host path relative to crun's, when it
+// runs step (1-based): the chroots before it moved it.
+func (r *parentRun) rootAt(step int) string {
+	root := "/"
+	for _, s := range r.session.Plan.Steps[:step-1] {
+		if s.Chroot != nil {
+			root = filepath.Join(root, s.Chroot.Path)
+		}
 	}
-	if step := p.Steps[m.Step-1]; step.Chroot != nil {
-		r.childRoot = filepath.Join("/", r.childRoot, step.Chroot.Path)
-	}
-	return nil
+	return root
 }
 
-// recordCreated records mount points the child is about to make in the
+// recordCreated records a mount point the child is about to make in the
 // host's tree, in the state file too.
-func (r *parentRun) recordCreated(m child.Message) error {
-	for _, p := range m.Paths {
-		r.created = append(r.created, resolveExisting(filepath.Join("/", r.childRoot, p)))
-	}
+func (r *parentRun) recordCreated(step int, path string) error {
+	r.created = append(r.created, resolveExisting(filepath.Join(r.rootAt(step), path)))
 	if err := r.state.setCreated(r.created); err != nil {
-		return fmt.Errorf("record the mount points %v: %w", m.Paths, err)
+		return fmt.Errorf("record the mount point %s: %w", path, err)
 	}
 	return nil
 }
@@ -549,13 +438,13 @@ func (r *parentRun) recordCreated(m child.Message) error {
 // mount namespace (there is none of its own), in the state file too, in
 // case crun is killed: it is undone when the container ends, or by the
 // next crun.
-func (r *parentRun) recordHostMount(m child.Message) error {
-	if r.session.Plan.Has(spec.NamespaceMount) || m.Mounted == "" {
-		return fmt.Errorf("the child announced a host mount it should not make (%q)", m.Mounted)
+func (r *parentRun) recordHostMount(step int, path string) error {
+	if r.session.Plan.Has(spec.NamespaceMount) {
+		return fmt.Errorf("the child announced a host mount it should not make (%q)", path)
 	}
 	// mountinfo lists resolved paths: a rootfs reached through a symlink
 	// must be recorded as where it really is.
-	hm := HostMount{Path: resolveExisting(filepath.Join("/", r.childRoot, m.Mounted))}
+	hm := HostMount{Path: resolveExisting(filepath.Join(r.rootAt(step), path))}
 	hm.Below = mountsAt(hm.Path)
 	r.hostMounts = append(r.hostMounts, hm)
 	if err := r.state.addMount(hm); err != nil {
@@ -564,103 +453,7 @@ func (r *parentRun) recordHostMount(m child.Message) error {
 	return nil
 }
 
-// startChild clones crun's init into the plan's namespaces. The child's
-// end of the protocol socket becomes its fd 3.
-func (r *parentRun) startChild(namespaces []spec.Namespace, cloneInto string) (*startedChild, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
-	}
-	parentEnd := os.NewFile(uintptr(fds[0]), "crun-parent")
-	childEnd := os.NewFile(uintptr(fds[1]), "crun-child")
-	defer childEnd.Close()
-
-	cmd := &exec.Cmd{
-		Path:       initPath(),
-		Args:       []string{child.ProcessName},
-		Env:        []string{}, // the command's env travels in the plan
-		Stdin:      r.stdio.In,
-		Stdout:     r.stdio.Out,
-		Stderr:     r.stdio.Err,
-		ExtraFiles: []*os.File{childEnd},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: child.CloneFlags(namespaces),
-			// The container does not outlive a killed crun.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if fd, ok := foregroundTerminal(r.stdio.In); ok {
-		cmd.SysProcAttr.Foreground = true
-		cmd.SysProcAttr.Ctty = fd
-		r.terminal = fd
-	}
-	err = r.start(cmd, cloneInto)
-	if err != nil {
-		parentEnd.Close()
-		if r.terminal >= 0 {
-			reclaimTerminal(r.terminal)
-			r.terminal = -1
-		}
-		return nil, cloneError(namespaces, err)
-	}
-	return &startedChild{cmd: cmd, sock: parentEnd}, nil
-}
-
-// filesOnly tells whether the container's streams are files (or none).
-func filesOnly(stdio Stdio) bool {
-	for _, s := range []any{stdio.In, stdio.Out, stdio.Err} {
-		switch s.(type) {
-		case nil, *os.File:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// initPath is the executable of the child init: crun-init beside crun's
-// own binary when it is there (lean: it does not link gRPC), crun itself
-// otherwise (its main runs the init when started as crun-init).
-func initPath() string {
-	if self, err := os.Executable(); err == nil {
-		lean := filepath.Join(filepath.Dir(self), child.ProcessName)
-		if fi, err := os.Stat(lean); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return lean
-		}
-	}
-	return "/proc/self/exe"
-}
-
-// start starts the child, inside the plan's cgroup from the first
-// instruction where the kernel can (clone3 with CLONE_INTO_CGROUP, cgroup
-// v2); otherwise it clones normally, and the plugin's after-clone host
-// step attaches the child while it waits.
-func (r *parentRun) start(cmd *exec.Cmd, dir string) error {
-	if dir == "" {
-		return cmd.Start()
-	}
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = fd
-		err = cmd.Start()
-		unix.Close(fd)
-		if err == nil {
-			r.tracef("cloned into the cgroup %s", dir)
-			r.session.clonedInto = dir
-			return nil
-		}
-		if errors.Is(err, unix.EPERM) {
-			return err // not the cgroup's fault: namespaces need root
-		}
-	}
-	r.tracef("cannot clone into the cgroup %s (%v): cloning normally, attaching after", dir, err)
-	cmd.SysProcAttr.UseCgroupFD = false
-	cmd.SysProcAttr.CgroupFD = 0
-	return cmd.Start()
-}
-
-// initDied reports crun's init ending before it ran the command: killed
+// initDied reports the child ending before it ran the command: killed
 // (a Ctrl-C during setup reaches it too), crashed, or out of memory.
 func (r *parentRun) initDied(proc *childProc) (int, error) {
 	r.mu.Lock()
@@ -673,22 +466,25 @@ func (r *parentRun) initDied(proc *childProc) (int, error) {
 	pending, killedBy := r.pending, r.killedBy
 	r.mu.Unlock()
 	ws := proc.status
+	const bug = "a bug in crun: please report it, with --trace's output"
 	switch {
 	case proc.waitErr != nil:
 		return ExitCrunFailed, fmt.Errorf("wait for the container's first process: %w", proc.waitErr)
 	case killedBy != 0:
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
-	case pending != 0:
-		// The signal reached the whole process group, crun's init too
-		// (whose Go runtime exits on it).
+	case ws.Signaled() && ws.Signal() == pending:
+		// A Ctrl-C at the terminal reaches the whole foreground group.
 		return 128 + int(pending), fmt.Errorf("interrupted by %s during setup: the container was not started", unix.SignalName(pending))
-	case ws.Signaled() && terminating(ws.Signal()):
-		sig := ws.Signal()
-		return 128 + int(sig), fmt.Errorf("interrupted by %s during setup: the container was not started", unix.SignalName(sig))
+	case ws.Signaled() && ws.Signal() == unix.SIGKILL:
+		return ExitCrunFailed, fmt.Errorf("the container's first process was killed (SIGKILL) while crun prepared it: out of memory, or killed from outside")
 	case ws.Signaled():
-		return ExitCrunFailed, fmt.Errorf("crun's init was killed by %s before it ran the command", unix.SignalName(ws.Signal()))
+		return ExitCrunFailed, &RunError{Code: ExitCrunFailed,
+			Err:  fmt.Errorf("the container's first process died of %s while crun prepared it", unix.SignalName(ws.Signal())),
+			Hint: bug}
 	}
-	return ExitCrunFailed, fmt.Errorf("crun's init exited with status %d before it ran the command", ws.ExitStatus())
+	return ExitCrunFailed, &RunError{Code: ExitCrunFailed,
+		Err:  fmt.Errorf("the container's first process exited with status %d before it ran the command", ws.ExitStatus()),
+		Hint: bug}
 }
 
 // abort kills a child that has not executed the command yet.
@@ -696,12 +492,8 @@ func (r *parentRun) abort(proc *childProc, err error) (int, error) {
 	proc.kill()
 	r.reap(proc)
 	r.mu.Lock()
-	killedBy, pending := r.killedBy, r.pending
+	killedBy := r.killedBy
 	r.mu.Unlock()
-	if killedBy == 0 && pending != 0 && (errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)) {
-		// The signal reached crun's init too, which died of it.
-		killedBy = pending
-	}
 	if killedBy != 0 {
 		return 128 + int(killedBy), fmt.Errorf("interrupted by %s during setup", unix.SignalName(killedBy))
 	}
@@ -709,30 +501,36 @@ func (r *parentRun) abort(proc *childProc, err error) (int, error) {
 }
 
 // setupGrace is how long a setup under way may take to finish once a
-// signal that ends crun arrives, before crun abandons it.
+// signal that ends crun arrives, before crun abandons it; --stop-timeout,
+// when shorter, is shorter for the setup too.
 const setupGrace = 2 * time.Second
 
 // handleSignals forwards signals to the command once it runs. Before that
-// the child is crun's own init: a signal that would end crun (Ctrl-C,
-// SIGTERM, SIGHUP, SIGQUIT) is kept for the command if the setup finishes
-// within setupGrace (the usual case: it takes milliseconds, and the
-// command may already run while crun has not yet heard), and otherwise
-// abandons the setup, which is then cleaned up.
+// the child is crun's own: a signal that would end crun (Ctrl-C, SIGTERM,
+// SIGHUP, SIGQUIT) is kept for the command if the setup finishes within
+// the grace (the usual case: it takes milliseconds, and the command may
+// already run while crun has not yet heard), and otherwise abandons the
+// setup, which is then cleaned up.
 func (r *parentRun) handleSignals() {
+	grace := setupGrace
+	if r.stopTimeout > 0 && r.stopTimeout < grace {
+		grace = r.stopTimeout
+	}
 	for sig := range r.signals {
 		sysSig := sig.(syscall.Signal)
 		r.mu.Lock()
 		pid, executing := r.pid, r.executing
-		if r.exited {
+		if r.exited || pid == 0 {
 			// It has exited (reaped or about to be): its pid may be
 			// another process's. reap sets exited before it reaps, and
-			// signals are sent under the lock, so none can miss.
+			// signals are sent under the lock, so none can miss. (Or
+			// it was never started.)
 			r.mu.Unlock()
 			continue
 		}
 		if !executing && terminating(sysSig) && r.pending == 0 {
 			r.pending = sysSig
-			r.abandon = time.AfterFunc(setupGrace, r.abandonSetup)
+			r.abandon = time.AfterFunc(grace, r.abandonSetup)
 		}
 		if executing {
 			_ = unix.Kill(pid, sysSig)
@@ -749,18 +547,11 @@ func (r *parentRun) handleSignals() {
 func (r *parentRun) abandonSetup() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.executing || r.exited {
+	if r.executing || r.exited || r.pid <= 0 {
 		return
 	}
-	pid := r.pid
-	if pid == 0 && r.cloning != nil {
-		pid = r.cloning.Pid()
-	}
-	if pid <= 0 {
-		return // not cloned yet (0 would be crun's own process group)
-	}
 	r.killedBy = r.pending
-	_ = unix.Kill(pid, unix.SIGKILL)
+	_ = unix.Kill(r.pid, unix.SIGKILL)
 }
 
 func terminating(sig syscall.Signal) bool {
@@ -836,15 +627,4 @@ func wait(proc *childProc) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
-}
-
-// childError turns the child's error message into the error crun prints.
-func childError(m *child.Message) error {
-	var err error
-	if m.Step > 0 {
-		err = fmt.Errorf("plugin %q: step %d (%s): %s", m.Plugin, m.Step, m.What, m.Err)
-	} else {
-		err = fmt.Errorf("%s: %s", m.What, m.Err)
-	}
-	return &RunError{Code: m.ExitCode, Err: err, Hint: m.Hint}
 }

@@ -127,7 +127,7 @@ func TestPlanCacheFollowsBinaries(t *testing.T) {
 	}
 	// A changed crun binary (here: another copy) plans again.
 	other := t.TempDir()
-	for _, name := range []string{"crun", "crun-init", "crun-plugins"} {
+	for _, name := range []string{"crun", "crun-plugins"} {
 		b, _ := os.ReadFile(filepath.Join(testDir, name))
 		os.WriteFile(filepath.Join(other, name), b, 0o755)
 	}

@@ -311,13 +311,23 @@ func tail(s string) string {
 
 // TestPidsMaxOne: the child crun clones is one process with one thread
 // until it executes the command, so a limit of one process still runs the
-// command, which then cannot fork.
+// command, which then cannot fork. With crun's init as PID 1, two are
+// needed.
 func TestPidsMaxOne(t *testing.T) {
 	requireRoot(t)
 	before := snapshot(t)
 	r := crun(t, "--plugins", "uts,pid,mnt,cgroup", "--pids-max", "1", "run", "sh", "-c", "echo ok; /bin/true || echo forked")
 	if r.stdout != "ok\n" || !strings.Contains(strings.ToLower(r.stderr), "fork") {
 		t.Errorf("--pids-max 1: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// crun's init as PID 1 and the command are two processes: one is
+	// not enough, and crun says what to do.
+	r = crun(t, "--plugins", "uts,pid,mnt,cgroup", "-o", "pid.init=true", "--pids-max", "1", "run", "echo", "ran")
+	if r.code != 126 || r.stdout != "" || !strings.Contains(r.stderr, "crun's init: start the command: resource temporarily unavailable: the container may not start another process: raise --pids-max") {
+		t.Errorf("pid.init with --pids-max 1: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r = crun(t, "--plugins", "uts,pid,mnt,cgroup", "-o", "pid.init=true", "--pids-max", "2", "run", "echo", "ran"); r.code != 0 || r.stdout != "ran\n" {
+		t.Errorf("pid.init with --pids-max 2: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	assertNothingLeft(t, before)
 }

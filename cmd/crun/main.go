@@ -3,9 +3,8 @@
 //
 //	crun --plugins uts,pid,mnt run sh
 //
-// The same binary is also crun's child init (when started as crun-init by
-// crun itself) and the server of the built-in plugins (crun plugin-server,
-// started by crun itself).
+// The same binary is also the server of the built-in plugins (crun
+// plugin-server, started by crun itself).
 // crun's processes live a few milliseconds: reading the cgroup's CPU
 // limit at start (and watching it) to size GOMAXPROCS costs more than it
 // could save.
@@ -14,16 +13,8 @@
 //go:debug updatemaxprocs=0
 package main
 
-import (
-	"os"
-	"path/filepath"
-
-	"github.com/crun-project/crun/core/child"
-)
+import "os"
 
 func main() {
-	if filepath.Base(os.Args[0]) == child.ProcessName {
-		os.Exit(child.Main())
-	}
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

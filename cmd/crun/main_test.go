@@ -50,9 +50,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	frozen := filepath.Join(pluginDir, "crun-plugin-frozen")
-	leanInit := filepath.Join(testDir, "crun-init")
 	host := filepath.Join(testDir, "crun-plugins")
-	for _, b := range [][]string{{crunBin, "."}, {leanInit, "../crun-init"}, {host, "../crun-plugins"}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
+	for _, b := range [][]string{{crunBin, "."}, {host, "../crun-plugins"}, {testkit, "./testdata/testkit"}, {probeBin, "./testdata/probe"}, {frozen, "./testdata/frozen-v1"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		// Static, so the probe runs in any root file system.
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")

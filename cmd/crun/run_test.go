@@ -184,7 +184,7 @@ func TestSignalsReachTheContainer(t *testing.T) {
 	t.Run("pid.init forwards SIGTERM to a command without a handler", func(t *testing.T) {
 		before := snapshot(t)
 		b := startCrun(t, "--plugins", "uts,pid,mnt", "-o", "pid.init=true", "run", "sh", "-c",
-			`[ $$ != 1 ] && echo not-pid-1; tr '\0' ' ' </proc/1/cmdline | grep -q '^crun-init ' && echo init-is-pid-1; echo ready; exec sleep 60`)
+			`[ $$ != 1 ] && echo not-pid-1; [ "$(cat /proc/1/comm)" = crun-init ] && echo init-is-pid-1; echo ready; exec sleep 60`)
 		b.waitLine(t, "not-pid-1")
 		b.waitLine(t, "init-is-pid-1")
 		b.waitLine(t, "ready")
@@ -335,51 +335,40 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-// TestInitBinary: crun uses crun-init when it is installed beside it,
-// and runs itself as the init otherwise. With pid.init the init stays as
-// PID 1, where /proc/1/exe shows which binary it is.
-func TestInitBinary(t *testing.T) {
+// TestInitIsCrunItself: with pid.init, PID 1 is the copy of crun that
+// ran the steps (there is no other init program), named crun-init.
+func TestInitIsCrunItself(t *testing.T) {
 	requireRoot(t)
-	r := crun(t, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "readlink", "/proc/1/exe")
-	if want := filepath.Join(testDir, "crun-init") + "\n"; r.stdout != want {
-		t.Errorf("the init beside crun: %q, want %q (stderr %q)", r.stdout, want, r.stderr)
-	}
-	dir := t.TempDir()
-	alone := filepath.Join(dir, "crun")
-	for _, name := range []string{"crun", "crun-plugins"} {
-		b, err := os.ReadFile(filepath.Join(testDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, err := exec.Command(alone, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "readlink", "/proc/1/exe").CombinedOutput()
-	if err != nil || string(out) != alone+"\n" {
-		t.Fatalf("crun alone: %v: %q, want %q", err, out, alone)
+	r := crun(t, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "sh", "-c", "readlink /proc/1/exe; cat /proc/1/comm")
+	if want := crunBin + "\ncrun-init\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, PID 1's binary and name %q, want %q (stderr %q)", r.code, r.stdout, want, r.stderr)
 	}
 }
 
-// TestOpenFileLimitIsCrunsOwn: the Go runtime raises crun's soft limit on
-// open files for itself; the container gets the limit crun started with,
-// from crun's forked child and from crun-init alike.
-func TestOpenFileLimitIsCrunsOwn(t *testing.T) {
+// TestOpenFileLimit: the Go runtime raises crun's soft limit on open
+// files for itself, to the hard limit less one, and keeps the one it
+// found where crun cannot read it. The container then gets Linux's
+// default (1024); a limit Go left alone (soft at the hard limit) it gets
+// as it is. With or without crun's init as PID 1.
+func TestOpenFileLimit(t *testing.T) {
 	requireRoot(t)
 	for _, init := range []string{"false", "true"} {
-		cmd := exec.Command("prlimit", "--nofile=1024:4096", crunBin, "--plugins", "uts,pid,mnt",
-			"-o", "pid.init="+init, "run", "sh", "-c", "echo $(ulimit -n) $(ulimit -Hn)")
-		out, err := cmd.CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "1024 4096" {
-			t.Errorf("pid.init=%s: %v, limits %q, want 1024 4096", init, err, out)
+		for limit, want := range map[string]string{"1024:4096": "1024 4096", "4096:4096": "4096 4096", "100:100": "100 100"} {
+			cmd := exec.Command("prlimit", "--nofile="+limit, crunBin, "--plugins", "uts,pid,mnt",
+				"-o", "pid.init="+init, "run", "sh", "-c", "echo $(ulimit -n) $(ulimit -Hn)")
+			out, err := cmd.CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != want {
+				t.Errorf("pid.init=%s, crun started with %s: %v, limits %q, want %s", init, limit, err, out, want)
+			}
 		}
 	}
 }
 
 // TestSignalWhileAStepHangs: a step that never returns (here it reads a
 // FIFO nobody writes to) does not make crun deaf. A SIGTERM during the
-// setup is kept for the command for a while; then crun gives up, kills
-// the child and cleans up. Both for crun's forked child and crun-init.
+// setup is kept for the command for a while, at most --stop-timeout;
+// then crun gives up, kills the child and cleans up: the run ends within
+// --stop-timeout and a second. With crun's init as PID 1 or not.
 func TestSignalWhileAStepHangs(t *testing.T) {
 	requireRoot(t)
 	for _, init := range []string{"false", "true"} {
@@ -390,15 +379,61 @@ func TestSignalWhileAStepHangs(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := startCrun(t, "--plugin-path", pluginDir, "--plugins", "uts,pid,mnt,stuck", "-o", "stuck.fifo="+fifo,
-				"-o", "pid.init="+init, "run", "true")
+				"-o", "pid.init="+init, "--stop-timeout", "1s", "run", "true")
 			time.Sleep(500 * time.Millisecond) // the step is waiting for a writer
 			b.signal(t, syscall.SIGTERM)
 			start := time.Now()
 			code := b.wait(t)
+			took := time.Since(start)
 			if code != 143 || !strings.Contains(b.stderr.String(), "interrupted by SIGTERM during setup") {
-				t.Errorf("exit %d after %v, stderr %q", code, time.Since(start), b.stderr)
+				t.Errorf("exit %d after %v, stderr %q", code, took, b.stderr)
+			}
+			if took > 2*time.Second {
+				t.Errorf("crun took %v to end after SIGTERM, more than --stop-timeout (1s) and a second", took)
 			}
 			assertNothingLeft(t, before)
 		})
+	}
+}
+
+// TestCrashingChild: a crun built with the crun_crashtest tag makes the
+// child fault on purpose (a nil pointer) when it is to set the hostname
+// "crun-crash-test". The run ends with 125 and says what happened;
+// crun neither hangs nor leaves anything behind.
+func TestCrashingChild(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	crashing := filepath.Join(dir, "crun")
+	for _, b := range [][]string{{crashing, "-tags", "crun_crashtest", "."}, {filepath.Join(dir, "crun-plugins"), "../crun-plugins"}} {
+		build := exec.Command("go", append([]string{"build", "-o"}, b...)...)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", b[0], err, out)
+		}
+	}
+	before := snapshot(t)
+	cmd := exec.Command(crashing, "--plugins", "uts,pid,mnt,cgroup", "--hostname", "crun-crash-test", "run", "echo", "ran")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("crun hangs after its child crashed")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 125 || stdout.String() != "" ||
+		!strings.Contains(stderr.String(), "the container's first process died of SIGSEGV while crun prepared it") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	assertNothingLeft(t, before)
+	// The same crun with another hostname runs as usual.
+	out, err := exec.Command(crashing, "--plugins", "uts,pid,mnt", "--hostname", "fine", "run", "hostname").CombinedOutput()
+	if err != nil || string(out) != "fine\n" {
+		t.Errorf("without the trigger: %v %q", err, out)
 	}
 }

@@ -222,7 +222,7 @@ func (w *wireWriter) hostStep(h HostStep) error {
 // to every string (a cached plan gets the run's container id so).
 func Unmarshal(b []byte, rewrite func(string) string) (*Plan, error) {
 	if len(b) < len(wireMagic) || string(b[:len(wireMagic)]) != wireMagic {
-		return nil, errors.New("not a plan in crun's wire form (crun and crun-init from different versions?)")
+		return nil, errors.New("not a plan in crun's wire form (crun and crun-plugins from different versions?)")
 	}
 	r := wireReader{buf: b[len(wireMagic):], rewrite: rewrite}
 	p := &Plan{FormatVersion: int(r.uint())}

@@ -97,7 +97,7 @@ func (l *Launcher) start() (*host, error) {
 		path = filepath.Join(filepath.Dir(self), HostName)
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s, crun's plugin host, is not at %s: install crun, crun-init and crun-plugins together (make install)", HostName, path)
+		return nil, fmt.Errorf("%s, crun's plugin host, is not at %s: install crun and crun-plugins together (make install)", HostName, path)
 	}
 	cmd := exec.Command(path, l.Args...)
 	cmd.Env = []string{} // plugins get no host environment

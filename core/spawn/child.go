@@ -1,5 +1,3 @@
-//go:build linux && amd64
-
 package spawn
 
 import (
@@ -9,223 +7,369 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The child's code. It runs between the clone and the exec, in a copy of
-// crun with one thread, usually sharing crun's memory. The runtime set
-// the stack guard so that growing the stack crashes, so every function
-// the child calls is nosplit, and the linker checks that their frames
-// fit in the little stack a nosplit chain may use (792 bytes on amd64,
-// with frames unoptimised too, as a debugger's build makes them: make
-// test builds crun that way). Hence the shape: fork holds the child's
-// main line (its own frame is checked before the clone), each helper is
-// at most two calls deep, and system calls go through sys6, assembly
-// without a frame. Nothing here allocates, locks or writes a pointer:
-// the helpers read the Program and write numbers into its scratch memory
-// and attr.
-
-// supported: the child's code is written (and tested) for linux/amd64.
-const supported = true
-
-// Runtime hooks around a fork, as syscall.forkExec uses them. Linked by
-// name: the runtime exports them for this (go.dev/issue/67401).
+// The child's code: it runs between the clone and the exec, in a copy of
+// crun with one thread (see the package doc for why it is written so).
 //
-//go:linkname runtime_BeforeFork syscall.runtime_BeforeFork
-func runtime_BeforeFork()
+// The rules, for whoever changes it:
+//   - fork holds the child's main line: it is an ordinary function, so
+//     its frame is made (and the stack checked) in crun before the clone.
+//     Everything it calls is //go:nosplit, and the linker checks that the
+//     frames of any chain of nosplit calls fit in the stack's guard area
+//     (about 800 bytes, with frames unoptimised as in a debugger's build:
+//     `make test` builds crun that way). Hence the shape: helpers at most
+//     two calls deep, and system calls through syscall.RawSyscall6.
+//   - Nothing allocates, locks, writes a pointer, uses an interface, a
+//     map, a closure, defer or a string conversion: those call into a
+//     runtime that is not there. Helpers return what failed; the main
+//     line reports it.
+//   - The helpers read the Program and the launch, and write numbers into
+//     the launch's scratch memory: the child's own copy.
+//   - //go:norace: the race detector's runtime must not run here either.
 
-//go:linkname runtime_AfterFork syscall.runtime_AfterFork
-func runtime_AfterFork()
+// scratch is memory the child writes to (its copy of it). Nothing in it
+// is a pointer.
+type scratch struct {
+	rec    record
+	ts     unix.Timespec
+	stx    unix.Statx_t
+	how    unix.OpenHow
+	poll   unix.PollFd
+	zero   unix.Timespec // a timeout of nothing
+	info   [128]byte     // siginfo_t, for rt_sigtimedwait
+	status int32         // wait4's
+	fdpath [32]byte      // /proc/self/fd/N
+	digits [20]byte      // N, backwards
+	path   [maxPath]byte // a path being created, as symlinks are followed
+	tmp    [maxPath]byte // the next such path
+	link   [maxPath]byte // a symlink's target
+	out    announcement
+	buf    [16 << 10]byte // a copy's data, when sendfile cannot
+	pgrp   int32
+	one    [1]byte
+	// approved is the length of the host path crun recorded last (see
+	// create).
+	approved int
+}
 
-//go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
-func runtime_AfterForkInChild()
+// announcement is a record with a path after it: the two are written
+// to crun in one write (a record's size is a multiple of 8: no padding).
+type announcement struct {
+	rec  record
+	path [maxPath]byte
+}
 
-// sys6 makes a system call (vfork_linux_amd64.s).
-func sys6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, errno syscall.Errno)
+// atFDCWD is AT_FDCWD (-100) as a system call argument.
+const atFDCWD = ^uintptr(99)
 
-// rawVfork makes a system call (clone or clone3) after which a child may
-// run on the caller's stack while the caller is suspended (CLONE_VM with
-// CLONE_VFORK). It keeps its return address in a register across the
-// call, so that what the child pushes on the shared stack cannot change
-// where the caller returns to. It is how syscall.forkExec starts every
-// child; the runtime does not export its own.
-func rawVfork(trap, a1, a2, a3 uintptr) (r1 uintptr, errno syscall.Errno)
+// allSignals blocks every signal (the kernel reads 8 bytes of it).
+var allSignals = unix.Sigset_t{Val: [len(unix.Sigset_t{}.Val)]uint64{^uint64(0)}}
 
-// fork clones the child, which never returns from here: this function is
-// the child's main line, from the terminal to the exec. With vfork set
-// the child borrows crun's memory (CLONE_VM) and this thread waits until
-// it executes the command or exits (CLONE_VFORK): no page tables are
-// copied, and crun does not pay for copy-on-write faults afterwards.
-// Everything the parent does after the clone is only a return; the child
-// may have written over this frame's variables (syscall.forkExec is
-// built the same way).
+var (
+	slash = []byte("/\x00")
+	dot   = []byte(".\x00")
+	zero  = []byte("0")
+)
+
+// fork clones the child, which never returns from here: the code after
+// the clone is the child's main line, from the terminal to the exec.
 //
 //go:noinline
 //go:norace
 //go:nocheckptr
-func (p *Program) fork(clone3 *cloneArgs, vfork bool) (pid uintptr, errno syscall.Errno) {
-	flags := p.cloneFlags | uintptr(syscall.SIGCHLD) | syscall.CLONE_PARENT_SETTID
-	if clone3 != nil {
-		clone3.flags |= syscall.CLONE_PARENT_SETTID
-		clone3.parentTID = uint64(uintptr(unsafe.Pointer(&p.pid)))
+func (l *launch) fork() (pid int, errno syscall.Errno) {
+	// Every signal blocked on this thread, from here to the clone and in
+	// the child. Nothing between here and the clone can let the
+	// scheduler move this goroutine to another thread: only nosplit
+	// calls, and no signal to preempt it.
+	if _, _, errno = syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&allSignals)),
+		uintptr(unsafe.Pointer(&l.sigmask)), 8, 0, 0); errno != 0 {
+		return 0, errno
 	}
-	if vfork {
-		flags |= syscall.CLONE_VM | syscall.CLONE_VFORK
-		if clone3 != nil {
-			clone3.flags |= syscall.CLONE_VM | syscall.CLONE_VFORK
-		}
-	}
-	runtime_BeforeFork()
-	if clone3 != nil {
-		pid, errno = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(clone3)), unsafe.Sizeof(*clone3), 0)
+	var r uintptr
+	if l.intoCgroup {
+		r, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&l.clone3)), unsafe.Sizeof(l.clone3), 0, 0, 0, 0)
 	} else {
-		// clone(flags, stack, parent_tid, child_tid, tls)
-		pid, errno = rawVfork(syscall.SYS_CLONE, flags, 0, uintptr(unsafe.Pointer(&p.pid)))
+		r, errno = forkProcess(l.prog.cloneFlags)
 	}
-	if errno != 0 || pid != 0 {
-		runtime_AfterFork()
-		return pid, errno
+	if errno != 0 || r != 0 {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&l.sigmask)), 0, 8, 0, 0)
+		return int(r), errno
 	}
 
-	// The child.
-	a := &p.attr
+	// The child, with every signal blocked.
+	p, fds, sc := l.prog, &l.fds, &l.scratch
 	var e syscall.Errno
-	// crun's ends of the pipes: a child waiting for the go-ahead must
-	// read EOF when crun closes its end.
-	for i := 0; i < len(a.parentEnds); i++ {
-		if fd := a.parentEnds[i]; fd >= 0 {
-			sys6(syscall.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+	// crun's ends of the pipes: a child waiting for crun must read end
+	// of file when crun closes its end.
+	for i := 0; i < len(fds.parentEnds); i++ {
+		if fd := fds.parentEnds[i]; fd >= 0 {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 		}
 	}
-	// Signals stay blocked until the terminal is the child's: a process
-	// group in the background that sets the foreground gets SIGTTOU.
-	if a.terminal >= 0 {
-		// A process group of its own, made the terminal's foreground.
-		if _, e = sys6(syscall.SYS_SETPGID, 0, 0, 0, 0, 0, 0); e != 0 {
-			p.fail(0, stTerminal, e, 0)
+	// Named so in ps while it prepares the container, and as PID 1 with
+	// pid.init; the exec names it after the command.
+	syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_NAME, uintptr(unsafe.Pointer(&initName[0])), 0, 0, 0, 0)
+	if fds.terminal >= 0 {
+		// A process group of its own, made the terminal's foreground
+		// (as a shell does for a job).
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_SETPGID, 0, 0, 0, 0, 0, 0); e != 0 {
+			l.fail(0, stTerminal, e, 0)
 		}
-		self, _ := sys6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
-		p.scratch.pgrp = int32(self)
-		if _, e = sys6(syscall.SYS_IOCTL, uintptr(a.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p.scratch.pgrp)), 0, 0, 0); e != 0 {
-			p.fail(0, stTerminal, e, 0)
+		self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+		sc.pgrp = int32(self)
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_IOCTL, uintptr(fds.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&sc.pgrp)), 0, 0, 0); e != 0 {
+			l.fail(0, stTerminal, e, 0)
 		}
 	}
-	runtime_AfterForkInChild()
-	// The container does not outlive a killed crun.
-	if _, e = sys6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
-		p.fail(0, stPdeathsig, e, 0)
+	// The container does not outlive a killed crun. crun may have died
+	// before this: then nobody reads the reports any more.
+	if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
+		l.fail(0, stPdeathsig, e, 0)
 	}
-	if a.release >= 0 {
-		n, _ := sys6(syscall.SYS_READ, uintptr(a.release), uintptr(unsafe.Pointer(&p.scratch.one[0])), 1, 0, 0, 0)
+	if l.crunGone() {
+		exit(ExitCrunFailed)
+	}
+	if l.wait {
+		n, _, _ := syscall.RawSyscall6(syscall.SYS_READ, uintptr(fds.control), uintptr(unsafe.Pointer(&sc.one[0])), 1, 0, 0, 0)
 		if n != 1 {
 			// crun gave up on this container: nobody to report to.
 			exit(ExitCrunFailed)
 		}
 	}
-	if a.trace {
-		p.report(kindStart, 0, 0)
+	// Before the steps, so that a step may set it otherwise.
+	if l.setNofile {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&l.nofile)), 0, 0, 0); e != 0 {
+			l.fail(0, stNofile, e, 0)
+		}
+	}
+	if l.trace {
+		l.report(kindStart, 0, 0)
 	}
 	for i := 0; i < len(p.steps); i++ {
 		s := &p.steps[i]
 		// The root the step's paths are resolved in, and what they need
 		// created first.
 		var rootFD, copyFrom uintptr
+		var st stage
+		var arg uint32
 		if s.root != nil {
-			if rootFD, e = sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-				p.fail(s.index, stOpenRoot, e, 0)
+			if rootFD, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				l.fail(s.index, stOpenRoot, e, 0)
 			}
 		}
+		// What the step needs created first: a directory (mode) or,
+		// with file, an empty file.
+		create, file, mode := true, false, uint32(0o755)
 		switch {
 		case s.op == opMkdir:
-			p.create(s, rootFD, false, s.mode)
+			mode = s.mode
 		case s.op == opCopyFile:
 			// The source first: nothing is created for a copy that
 			// cannot be made.
-			if copyFrom, e = sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.source), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-				p.fail(s.index, stOpenSource, e, 0)
+			if copyFrom, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.source), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				l.fail(s.index, stOpenSource, e, 0)
 			}
-			p.create(s, rootFD, true, 0o755)
+			file = true
 		case s.create == createDir:
-			p.create(s, rootFD, false, 0o755)
 		case s.create == createLikeSource:
 			// A file for a file, a directory for a directory.
-			if _, e = sys6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0); e != 0 {
-				p.fail(s.index, stBindSource, e, 0)
+			if _, _, e = syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&sc.stx)), 0); e != 0 {
+				l.fail(s.index, stBindSource, e, 0)
 			}
-			p.create(s, rootFD, p.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR, 0o755)
+			file = sc.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR
+		default:
+			create = false
+		}
+		// create stops before each mount point it would make in the
+		// host's tree until crun has recorded it (announceCreate).
+		sc.approved = 0
+		for create {
+			st, e, arg = l.create(s, rootFD, file, mode)
+			if st != stAnnounce || e != 0 {
+				break
+			}
+			if e = l.announce(kindCreate, s.index, int(arg)); e != 0 {
+				break
+			}
+			sc.approved = int(arg)
+		}
+		if e != 0 {
+			l.fail(s.index, st, e, arg)
 		}
 		switch s.op {
 		case opMount:
-			p.mount(s, rootFD)
+			// On the target opened inside the root, when it has one: a
+			// file that cannot be swapped for a symlink before the mount.
+			target, pinned := ptr(s.path), uintptr(0)
+			if s.pin {
+				if pinned, e = l.openInRoot(rootFD, ptr(s.rel), unix.O_PATH); e != 0 {
+					l.fail(s.index, stPin, e, 0)
+				}
+				target = l.fdPath(pinned)
+			}
+			// A mount on the host is recorded by crun before it exists.
+			st = stAnnounce
+			if s.announceMount {
+				var n int
+				if n, e = l.hostPath(s, target); e == 0 {
+					e = l.announce(kindMount, s.index, n)
+				}
+			}
+			if e == 0 {
+				st = stStep
+				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), s.flags, ptr(s.data), 0)
+			}
+			if s.pin {
+				syscall.RawSyscall6(syscall.SYS_CLOSE, pinned, 0, 0, 0, 0, 0)
+			}
 		case opSethostname:
-			if _, e = sys6(syscall.SYS_SETHOSTNAME, ptr(s.source), uintptr(len(s.source)), 0, 0, 0, 0); e != 0 {
-				p.fail(s.index, stStep, e, 0)
+			if crashTest {
+				crashIfAsked(s)
 			}
+			_, _, e = syscall.RawSyscall6(syscall.SYS_SETHOSTNAME, ptr(s.source), uintptr(len(s.source)), 0, 0, 0, 0)
 		case opSymlink:
-			p.symlink(s)
+			e = l.symlink(s)
 		case opChdir:
-			if _, e = sys6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0); e != 0 {
-				p.fail(s.index, stStep, e, 0)
-			}
+			_, _, e = syscall.RawSyscall6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0)
 		case opChroot:
-			if _, e = sys6(syscall.SYS_CHROOT, ptr(s.path), 0, 0, 0, 0, 0); e == 0 {
-				_, e = sys6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0)
-			}
-			if e != 0 {
-				p.fail(s.index, stStep, e, 0)
+			if _, _, e = syscall.RawSyscall6(syscall.SYS_CHROOT, ptr(s.path), 0, 0, 0, 0, 0); e == 0 {
+				_, _, e = syscall.RawSyscall6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0)
 			}
 		case opPivotRoot:
-			p.pivotRoot(s)
+			st, e = pivotRoot(s)
 		case opJoinCgroup:
-			p.joinCgroup(s)
+			st, e = joinCgroup(s)
 		case opCopyFile:
-			p.copyFile(s, rootFD, copyFrom)
+			st, e = l.copyFile(s, rootFD, copyFrom)
+		}
+		if e != 0 {
+			l.fail(s.index, st, e, 0)
 		}
 		if s.root != nil {
-			sys6(syscall.SYS_CLOSE, rootFD, 0, 0, 0, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, rootFD, 0, 0, 0, 0, 0)
 		}
-		if a.trace {
-			p.report(kindDone, s.index, 0)
+		if l.trace {
+			l.report(kindDone, s.index, 0)
 		}
 	}
-	if a.restoreNofile {
-		sys6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&a.nofile)), 0, 0, 0)
+	// The command's standard streams: crun placed every fd the child
+	// uses above 2, so none is overwritten here.
+	for i := 0; i < len(fds.stdio); i++ {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(fds.stdio[i]), uintptr(i), 0, 0, 0, 0); e != 0 {
+			l.fail(0, stStdio, e, uint32(i))
+		}
 	}
-	p.moveFDs()
-	p.exec()
+	if p.reapingInit {
+		// The command is this process's child; it stays as PID 1.
+		if cmd := l.forkCommand(); cmd != 0 {
+			l.supervise(cmd)
+		}
+	}
+	l.exec()
 	return 0, 0
+}
+
+// crashIfAsked faults (a store through a nil pointer) when the hostname
+// is crashHostname: the crash test's trigger, in crun_crashtest builds
+// only.
+//
+//go:nosplit
+//go:norace
+func crashIfAsked(s *step) {
+	if len(s.source) != len(crashHostname) {
+		return
+	}
+	for i := 0; i < len(crashHostname); i++ {
+		if s.source[i] != crashHostname[i] {
+			return
+		}
+	}
+	var nowhere *uint32
+	*nowhere = 1
+}
+
+const crashHostname = "crun-crash-test"
+
+// initName is the child's name until it executes the command.
+var initName = []byte("crun-init\x00")
+
+// forkProcess makes a child that continues here, as fork(2) does, in
+// the namespaces flags ask for: clone without a stack of its own (the
+// child runs on its copy of this one). Only s390x takes the stack first.
+//
+//go:nosplit
+//go:norace
+func forkProcess(flags uint64) (uintptr, syscall.Errno) {
+	a1, a2 := uintptr(flags)|uintptr(syscall.SIGCHLD), uintptr(0)
+	if stackFirst {
+		a1, a2 = a2, a1
+	}
+	r, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, a1, a2, 0, 0, 0, 0)
+	return r, e
+}
+
+// crunGone tells whether crun has gone away: the pipe it reads the
+// reports from has no reader any more.
+//
+//go:nosplit
+//go:norace
+func (l *launch) crunGone() bool {
+	pfd := &l.scratch.poll
+	pfd.Fd, pfd.Events, pfd.Revents = int32(l.fds.reports), unix.POLLOUT, 0
+	n, _, e := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(pfd)), 1, uintptr(unsafe.Pointer(&l.scratch.zero)), 0, 0, 0)
+	return e == 0 && n == 1 && pfd.Revents&unix.POLLERR != 0
 }
 
 // fail reports a failed system call and exits.
 //
 //go:nosplit
 //go:norace
-func (p *Program) fail(step uint32, st stage, e syscall.Errno, arg uint32) {
-	r := &p.scratch.rec
-	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Time = uint32(kindFail), step, uint32(st), uint32(e), arg, 0
-	sys6(syscall.SYS_WRITE, uintptr(p.attr.reports), uintptr(unsafe.Pointer(r)), unsafe.Sizeof(*r), 0, 0, 0)
-	for {
-		sys6(syscall.SYS_EXIT_GROUP, ExitCrunFailed, 0, 0, 0, 0, 0)
-	}
+func (l *launch) fail(step uint32, st stage, e syscall.Errno, arg uint32) {
+	r := &l.scratch.rec
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time = uint32(kindFail), step, uint32(st), uint32(e), arg, 0, 0
+	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
+	exit(ExitCrunFailed)
 }
 
-// report writes one record of progress to the parent.
+// report writes one record of progress to crun.
 //
 //go:nosplit
 //go:norace
-func (p *Program) report(k kind, step, arg uint32) {
-	r := &p.scratch.rec
-	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Time = uint32(k), step, 0, 0, arg, 0
-	if p.attr.trace {
-		ts := &p.scratch.ts
-		sys6(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(ts)), 0, 0, 0, 0)
+func (l *launch) report(k kind, step, arg uint32) {
+	r := &l.scratch.rec
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time = uint32(k), step, 0, 0, arg, 0, 0
+	if l.trace {
+		ts := &l.scratch.ts
+		syscall.RawSyscall6(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(ts)), 0, 0, 0, 0)
 		r.Time = ts.Sec*1e9 + ts.Nsec
 	}
-	sys6(syscall.SYS_WRITE, uintptr(p.attr.reports), uintptr(unsafe.Pointer(r)), unsafe.Sizeof(*r), 0, 0, 0)
+	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
+}
+
+// announce tells crun of a host path about to be made (a mount or a
+// mount point: the record kind says which), the n bytes already in
+// scratch.out.path, and waits until crun has recorded it.
+//
+//go:nosplit
+//go:norace
+func (l *launch) announce(k kind, step uint32, n int) syscall.Errno {
+	out := &l.scratch.out
+	out.rec = record{Kind: uint32(k), Step: step, Len: uint32(n)}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(out)), recordSize+uintptr(n), 0, 0, 0); e != 0 {
+		return e
+	}
+	got, _, e := syscall.RawSyscall6(syscall.SYS_READ, uintptr(l.fds.control), uintptr(unsafe.Pointer(&l.scratch.one[0])), 1, 0, 0, 0)
+	if e == 0 && got != 1 {
+		e = syscall.EPIPE // crun is gone
+	}
+	return e
 }
 
 //go:nosplit
 //go:norace
 func exit(code int) {
 	for {
-		sys6(syscall.SYS_EXIT_GROUP, uintptr(code), 0, 0, 0, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_EXIT_GROUP, uintptr(code), 0, 0, 0, 0, 0)
 	}
 }
 
@@ -237,68 +381,63 @@ func ptr(b []byte) uintptr {
 	return uintptr(unsafe.Pointer(&b[0]))
 }
 
-// atFDCWD is AT_FDCWD (-100) as a system call argument.
-const atFDCWD = ^uintptr(99)
-
-var (
-	slash = []byte("/\x00")
-	dot   = []byte(".\x00")
-	zero  = []byte("0")
-)
-
 // openInRoot opens path inside the root rootFD, resolved as if it were
 // "/": symlinks and ".." cannot lead out of it.
 //
 //go:nosplit
 //go:norace
-func (p *Program) openInRoot(rootFD, path uintptr, flags uint64) (uintptr, syscall.Errno) {
-	h := &p.scratch.how
+func (l *launch) openInRoot(rootFD, path uintptr, flags uint64) (uintptr, syscall.Errno) {
+	h := &l.scratch.how
 	h.Flags, h.Mode, h.Resolve = flags|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS
-	return sys6(unix.SYS_OPENAT2, rootFD, path, uintptr(unsafe.Pointer(h)), unsafe.Sizeof(*h), 0, 0)
+	r, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, rootFD, path, uintptr(unsafe.Pointer(h)), unsafe.Sizeof(*h), 0, 0)
+	return r, e
 }
 
-// mount performs a mount step, on the target opened inside the root (a
-// file that cannot be swapped for a symlink before the mount) when it has
-// one.
+// hostPath writes into scratch.out.path the path a mount is made on, as
+// the kernel resolved it for a target opened inside a root (target is
+// then /proc/self/fd/N), and returns its length.
 //
 //go:nosplit
 //go:norace
-func (p *Program) mount(s *step, rootFD uintptr) {
-	target := ptr(s.path)
-	var fd uintptr
-	var e syscall.Errno
-	if s.pin {
-		if fd, e = p.openInRoot(rootFD, ptr(s.rel), unix.O_PATH); e != 0 {
-			p.fail(s.index, stPin, e, 0)
+func (l *launch) hostPath(s *step, target uintptr) (int, syscall.Errno) {
+	out := &l.scratch.out.path
+	if !s.pin {
+		n := len(s.path) - 1
+		for i := 0; i < n && i < len(out); i++ {
+			out[i] = s.path[i]
 		}
-		target = p.fdPath(fd)
+		return n, 0
 	}
-	_, e = sys6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), s.flags, ptr(s.data), 0)
-	if s.pin {
-		sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	n, _, e := syscall.RawSyscall6(syscall.SYS_READLINKAT, atFDCWD, target, uintptr(unsafe.Pointer(&out[0])), uintptr(len(out)), 0, 0)
+	if e == 0 && int(n) >= len(out) {
+		e = syscall.ENAMETOOLONG
 	}
-	if e != 0 {
-		p.fail(s.index, stStep, e, 0)
-	}
+	return int(n), e
 }
 
 // create makes what is missing of s.rel inside rootFD: directories, and
-// the last component as an empty file when file is set. It resolves
-// symlinks inside the root, as crun-init's ResolveInRoot does: a symlink
-// whose target is missing (a rootfs's /etc/resolv.conf, often) is
-// followed, and its target is what gets created.
+// the last component as an empty file when file is set. A symlink whose
+// target is missing (a rootfs's /etc/resolv.conf, often) is followed,
+// inside the root, and its target is what gets created. It returns the
+// stage that failed, its error, and what it was doing: 0 making a
+// directory, 1 making the file, 2 opening what is there.
 //
-// The path is rewritten in p.scratch.path as links are followed; each
+// For a mount point in the host's tree (announceCreate) it returns
+// stAnnounce, and the length of the path it is about to make in
+// scratch.out.path, until the caller sets scratch.approved to that length
+// (crun has recorded it): the walk is the same each time it is called.
+//
+// The path is rewritten in scratch.path as links are followed; each
 // component is checked with openat2 (RESOLVE_IN_ROOT) from the root, and
 // created relative to its parent, opened the same way.
 //
 //go:nosplit
 //go:norace
-func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
-	sc := p.scratch
+func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage, syscall.Errno, uint32) {
+	sc := &l.scratch
 	path := &sc.path
 	if len(s.rel) > len(path) { // Compile refuses these
-		p.fail(s.index, stCreate, syscall.ENAMETOOLONG, 0)
+		return stCreate, syscall.ENAMETOOLONG, 0
 	}
 	n := 0
 	for ; n < len(s.rel) && n < len(path)-1; n++ {
@@ -313,7 +452,7 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 			i++
 		}
 		if path[i] == 0 {
-			return
+			return stCreate, 0, 0
 		}
 		j := i
 		for path[j] != 0 && path[j] != '/' {
@@ -328,20 +467,35 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 		path[j] = 0
 		flags := uint64(unix.O_PATH)
 		if last && !file && s.op == opMkdir {
-			flags |= unix.O_DIRECTORY // crun-init's MkdirAll: not a directory is an error
+			flags |= unix.O_DIRECTORY // mkdir -p: a file in the way is an error
 		}
-		fd, e := p.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), flags)
+		fd, e := l.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), flags)
 		if e == 0 {
-			sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			path[j] = sep
 			start = j
 			continue
 		}
 		if e != syscall.ENOENT {
-			p.fail(s.index, stCreate, e, 0)
+			if flags&unix.O_DIRECTORY != 0 {
+				return stCreate, e, 0 // mkdir -p's own check
+			}
+			return stCreate, e, 2
 		}
 		// Missing, or a symlink to something missing; its parent, all
 		// before i, exists.
+		if s.announceCreate && !l.approved(j) {
+			// The path from the root, with a slash in front, for crun
+			// to record: the caller announces it and calls again.
+			out := &sc.out.path
+			out[0] = '/'
+			w := 1
+			for r := 0; r < j && w < len(out); r++ {
+				out[w] = path[r]
+				w++
+			}
+			return stAnnounce, 0, uint32(w)
+		}
 		dirFD := rootFD
 		end := i // of the parent, before its slashes
 		for end > 0 && path[end-1] == '/' {
@@ -349,8 +503,8 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 		}
 		if end > 0 {
 			path[end] = 0
-			if dirFD, e = p.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), unix.O_PATH|unix.O_DIRECTORY); e != 0 {
-				p.fail(s.index, stCreate, e, 0)
+			if dirFD, e = l.openInRoot(rootFD, uintptr(unsafe.Pointer(&path[0])), unix.O_PATH|unix.O_DIRECTORY); e != 0 {
+				return stCreate, e, 2
 			}
 			path[end] = '/'
 		}
@@ -362,20 +516,20 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 			if s.op == opCopyFile {
 				fileMode = uintptr(s.mode)
 			}
-			fd, e = sys6(syscall.SYS_OPENAT, dirFD, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, fileMode, 0, 0)
+			fd, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, dirFD, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, fileMode, 0, 0)
 			if e == 0 {
-				sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			}
 		} else {
-			_, e = sys6(syscall.SYS_MKDIRAT, dirFD, base, uintptr(mode), 0, 0, 0)
+			_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, dirFD, base, uintptr(mode), 0, 0, 0)
 		}
 		if e == syscall.EEXIST {
 			// A symlink that leads nowhere (yet): follow it.
 			links++
 			if links > 40 {
 				e = syscall.ELOOP
-			} else if m, re := sys6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
-				if int(m) >= len(sc.link) || !p.followLink(i, j, sep, int(m)) {
+			} else if m, _, re := syscall.RawSyscall6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
+				if int(m) >= len(sc.link) || !l.followLink(i, j, sep, int(m)) {
 					e = syscall.ENAMETOOLONG
 				} else {
 					e = 0
@@ -384,14 +538,36 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 			}
 		}
 		if end > 0 {
-			sys6(syscall.SYS_CLOSE, dirFD, 0, 0, 0, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, dirFD, 0, 0, 0, 0, 0)
 		}
 		if e != 0 {
-			p.fail(s.index, stCreate, e, uint32(boolInt(last && file)))
+			which := uint32(0)
+			if last && file {
+				which = 1
+			}
+			return stCreate, e, which
 		}
 		path[j] = sep
 		start = j
 	}
+}
+
+// approved tells whether crun has recorded the path scratch.path[:j],
+// the last path announced (still in scratch.out.path).
+//
+//go:nosplit
+//go:norace
+func (l *launch) approved(j int) bool {
+	sc := &l.scratch
+	if sc.approved != j+1 || j+1 > len(sc.out.path) {
+		return false
+	}
+	for r := 0; r < j; r++ {
+		if sc.out.path[r+1] != sc.path[r] {
+			return false
+		}
+	}
+	return true
 }
 
 // followLink replaces the component path[i:j] (j holds sep, cut to NUL)
@@ -401,8 +577,8 @@ func (p *Program) create(s *step, rootFD uintptr, file bool, mode uint32) {
 //
 //go:nosplit
 //go:norace
-func (p *Program) followLink(i, j int, sep byte, n int) bool {
-	sc := p.scratch
+func (l *launch) followLink(i, j int, sep byte, n int) bool {
+	sc := &l.scratch
 	path, tmp, link := &sc.path, &sc.tmp, &sc.link
 	w := 0
 	if link[0] != '/' {
@@ -437,21 +613,13 @@ func (p *Program) followLink(i, j int, sep byte, n int) bool {
 	return true
 }
 
-//go:nosplit
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // fdPath writes "/proc/self/fd/N" into the scratch memory: the name of
 // an open file that mount(2) resolves in one go.
 //
 //go:nosplit
 //go:norace
-func (p *Program) fdPath(fd uintptr) uintptr {
-	b, digits := &p.scratch.fdpath, &p.scratch.digits
+func (l *launch) fdPath(fd uintptr) uintptr {
+	b, digits := &l.scratch.fdpath, &l.scratch.digits
 	const prefix = "/proc/self/fd/"
 	n := 0
 	for ; n < len(prefix); n++ {
@@ -479,181 +647,211 @@ func (p *Program) fdPath(fd uintptr) uintptr {
 //
 //go:nosplit
 //go:norace
-func (p *Program) symlink(s *step) {
-	_, e := sys6(syscall.SYS_SYMLINKAT, ptr(s.source), atFDCWD, ptr(s.path), 0, 0, 0)
-	if e == syscall.EEXIST {
-		b := &p.scratch.link
-		n, re := sys6(syscall.SYS_READLINKAT, atFDCWD, ptr(s.path), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0)
-		if re == 0 && int(n) == len(s.source)-1 {
-			same := true
-			for i := 0; i < int(n); i++ {
-				if b[i] != s.source[i] {
-					same = false
-					break
-				}
-			}
-			if same {
-				return
-			}
+func (l *launch) symlink(s *step) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SYMLINKAT, ptr(s.source), atFDCWD, ptr(s.path), 0, 0, 0)
+	if e != syscall.EEXIST {
+		return e
+	}
+	b := &l.scratch.link
+	n, _, re := syscall.RawSyscall6(syscall.SYS_READLINKAT, atFDCWD, ptr(s.path), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0)
+	if re != 0 || int(n) != len(s.source)-1 {
+		return e
+	}
+	for i := 0; i < int(n); i++ {
+		if b[i] != s.source[i] {
+			return e
 		}
 	}
-	if e != 0 {
-		p.fail(s.index, stStep, e, 0)
-	}
+	return 0
 }
 
-// pivotRoot makes s.path the root and detaches the old one, as
-// crun-init does: pivot_root(".", ".") stacks the old root on the new
-// one, and unmounting "." removes it.
+// pivotRoot makes s.path the root and detaches the old one:
+// pivot_root(".", ".") stacks the old root on the new one, and unmounting
+// "." removes it, leaving nothing of the host reachable and needing no
+// directory for the old root.
 //
 //go:nosplit
 //go:norace
-func (p *Program) pivotRoot(s *step) {
-	if _, e := sys6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stChdir, e, 0)
+func pivotRoot(s *step) (stage, syscall.Errno) {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_CHDIR, ptr(s.path), 0, 0, 0, 0, 0); e != 0 {
+		return stChdir, e
 	}
-	if _, e := sys6(syscall.SYS_PIVOT_ROOT, ptr(dot), ptr(dot), 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stPivot, e, 0)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PIVOT_ROOT, ptr(dot), ptr(dot), 0, 0, 0, 0); e != 0 {
+		return stPivot, e
 	}
-	if _, e := sys6(syscall.SYS_UMOUNT2, ptr(dot), syscall.MNT_DETACH, 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stDetach, e, 0)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_UMOUNT2, ptr(dot), syscall.MNT_DETACH, 0, 0, 0, 0); e != 0 {
+		return stDetach, e
 	}
-	if _, e := sys6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stStep, e, 0)
-	}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_CHDIR, ptr(slash), 0, 0, 0, 0, 0)
+	return stStep, e
 }
 
 // joinCgroup writes "0" to a cgroup v1 tasks file: the writing thread,
-// the one that executes the command, moves itself.
+// the child's only one, moves itself (and so the command, and all it
+// forks).
 //
 //go:nosplit
 //go:norace
-func (p *Program) joinCgroup(s *step) {
-	fd, e := sys6(syscall.SYS_OPENAT, atFDCWD, ptr(s.path), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+func joinCgroup(s *step) (stage, syscall.Errno) {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, ptr(s.path), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		p.fail(s.index, stOpen, e, 0)
+		return stOpen, e
 	}
-	_, e = sys6(syscall.SYS_WRITE, fd, ptr(zero), 1, 0, 0, 0)
-	sys6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	_, _, e = syscall.RawSyscall6(syscall.SYS_WRITE, fd, ptr(zero), 1, 0, 0, 0)
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	if e != 0 {
-		p.fail(s.index, stWrite, e, 0)
+		return stWrite, e
 	}
+	return stStep, 0
 }
 
 // copyFile copies a host file (open as in) into the container (a secret
-// into a tmpfs): the target, created first (with its directories, as a mount
-// target is), is resolved inside the root, and given its mode whatever
-// the umask.
+// into a tmpfs): the target, created first with the copy's mode, is
+// resolved inside the root, and given its mode again whatever the umask.
 //
 //go:nosplit
 //go:norace
-func (p *Program) copyFile(s *step, rootFD, in uintptr) {
-	out, e := p.openInRoot(rootFD, ptr(s.rel), unix.O_WRONLY|unix.O_TRUNC)
+func (l *launch) copyFile(s *step, rootFD, in uintptr) (stage, syscall.Errno) {
+	out, e := l.openInRoot(rootFD, ptr(s.rel), unix.O_WRONLY|unix.O_TRUNC)
 	if e != 0 {
-		p.fail(s.index, stOpenTarget, e, 0)
+		return stOpenTarget, e
 	}
-	buf := &p.scratch.buf
+	buf := &l.scratch.buf
 	useSendfile := true
 	for {
 		var n uintptr
 		if useSendfile {
-			if n, e = sys6(syscall.SYS_SENDFILE, out, in, 0, 1<<30, 0, 0); e == syscall.EINVAL || e == syscall.ENOSYS {
+			n, _, e = syscall.RawSyscall6(syscall.SYS_SENDFILE, out, in, 0, 1<<30, 0, 0)
+			if e == syscall.EINVAL || e == syscall.ENOSYS {
 				useSendfile = false // a pipe, say: read and write
 				continue
 			}
-		} else if n, e = sys6(syscall.SYS_READ, in, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0); e == 0 && n > 0 {
-			for w := uintptr(0); w < n && e == 0; {
-				var m uintptr
-				m, e = sys6(syscall.SYS_WRITE, out, uintptr(unsafe.Pointer(&buf[w])), n-w, 0, 0, 0)
+		} else {
+			n, _, e = syscall.RawSyscall6(syscall.SYS_READ, in, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+			// Write all that was read, whatever the writes return.
+			for w := uintptr(0); e == 0 && w < n; {
+				m, _, we := syscall.RawSyscall6(syscall.SYS_WRITE, out, uintptr(unsafe.Pointer(&buf[w])), n-w, 0, 0, 0)
+				if we == syscall.EINTR {
+					continue
+				}
+				e = we
 				w += m
 			}
 		}
 		if e == syscall.EINTR {
 			continue
 		}
-		if e != 0 {
-			p.fail(s.index, stCopy, e, 0)
-		}
-		if n == 0 {
+		if e != 0 || n == 0 {
 			break
 		}
 	}
-	if _, e = sys6(syscall.SYS_FCHMOD, out, uintptr(s.mode), 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stChmod, e, 0)
+	syscall.RawSyscall6(syscall.SYS_CLOSE, in, 0, 0, 0, 0, 0)
+	if e == 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_FCHMOD, out, uintptr(s.mode), 0, 0, 0, 0); e != 0 {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, out, 0, 0, 0, 0, 0)
+			return stChmod, e
+		}
 	}
-	sys6(syscall.SYS_CLOSE, in, 0, 0, 0, 0, 0)
-	if _, e = sys6(syscall.SYS_CLOSE, out, 0, 0, 0, 0, 0); e != 0 {
-		p.fail(s.index, stCopy, e, 0)
+	if _, _, ce := syscall.RawSyscall6(syscall.SYS_CLOSE, out, 0, 0, 0, 0, 0); e == 0 {
+		e = ce
 	}
+	return stCopy, e
 }
 
-// moveFDs gives the command its standard streams as fds 0, 1 and 2, as
-// syscall.forkExec does: first every fd that a lower slot would
-// overwrite moves up, then each goes to its slot, without close-on-exec.
+// forkCommand forks the command's process, for crun's init to stay as
+// PID 1: it returns 0 in that process, its pid in the init.
 //
 //go:nosplit
 //go:norace
-func (p *Program) moveFDs() {
-	a := &p.attr
-	next := a.nextFD
-	if a.reports < 3 {
-		if _, e := sys6(syscall.SYS_DUP3, uintptr(a.reports), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
-			p.fail(0, stStdio, e, 0)
-		}
-		a.reports = next
-		next++
+func (l *launch) forkCommand() uintptr {
+	pid, e := forkProcess(0)
+	if e != 0 {
+		l.fail(0, stFork, e, 0)
 	}
-	for i := 0; i < 3; i++ {
-		if fd := a.stdio[i]; fd < i {
-			if _, e := sys6(syscall.SYS_DUP3, uintptr(fd), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
-				p.fail(0, stStdio, e, uint32(i))
-			}
-			a.stdio[i] = next
-			next++
+	return pid
+}
+
+// supervise is crun's init as PID 1, once the command runs as its
+// child: it passes on the signals crun forwards, reaps every process that
+// ends up as its child, and exits with the command's status (128+N when
+// killed by signal N). Signals stay blocked and are taken one by one,
+// so that no handler runs here; as blocked signals they also reach PID 1,
+// which the kernel would otherwise spare those it has no handler for.
+//
+//go:nosplit
+//go:norace
+func (l *launch) supervise(cmd uintptr) {
+	// Keep nothing of crun's open but the command's streams: the last
+	// copy of the reports pipe is then the command's (crun reads end of
+	// file when it executes), and a plugin's socket ends with crun.
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), 0, 0, 0, 0); e != 0 {
+		for fd := uintptr(3); fd < l.maxFD; fd++ {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		}
 	}
-	for i := 0; i < 3; i++ {
-		fd := a.stdio[i]
-		var e syscall.Errno
-		if fd == i {
-			_, e = sys6(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0, 0, 0, 0)
-		} else {
-			_, e = sys6(syscall.SYS_DUP3, uintptr(fd), uintptr(i), 0, 0, 0, 0)
-		}
+	sc := &l.scratch
+	for {
+		sig, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&l.supervised)),
+			uintptr(unsafe.Pointer(&sc.info[0])), 0, 8, 0, 0)
 		if e != 0 {
-			p.fail(0, stStdio, e, uint32(i))
+			continue // EINTR
+		}
+		if syscall.Signal(sig) != syscall.SIGCHLD {
+			syscall.RawSyscall6(syscall.SYS_KILL, cmd, sig, 0, 0, 0, 0)
+			continue
+		}
+		for {
+			pid, _, e := syscall.RawSyscall6(syscall.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&sc.status)), syscall.WNOHANG, 0, 0, 0)
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != 0 || pid == 0 {
+				break
+			}
+			if pid != cmd {
+				continue // an orphan, reaped
+			}
+			ws := syscall.WaitStatus(sc.status)
+			if ws.Signaled() {
+				exit(128 + int(ws.Signal()))
+			}
+			exit(ws.ExitStatus())
 		}
 	}
 }
 
 // exec executes the command: the first candidate that is there and
-// executable, like a shell's PATH search (and crun-init's LookPath):
-// candidates that are not there, or cannot be reached, are skipped; a
-// file that cannot be executed is reported if nothing better comes.
+// executable, like a shell's PATH search: candidates that are not there,
+// or cannot be reached, are skipped; a file that cannot be executed is
+// reported if nothing better comes. The signal mask is crun's own again
+// for the execve only: if it fails, no signal may run a handler here.
 //
 //go:nosplit
 //go:norace
-func (p *Program) exec() {
+func (l *launch) exec() {
+	p := l.prog
 	denied := -1
 	for i := 0; i < len(p.candidates); i++ {
 		c := ptr(p.candidates[i])
-		p.report(kindExec, 0, uint32(i))
-		_, e := sys6(syscall.SYS_EXECVE, c, uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])), 0, 0, 0)
-		_, se := sys6(unix.SYS_STATX, atFDCWD, c, 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.scratch.stx)), 0)
+		l.report(kindExec, 0, uint32(i))
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&l.sigmask)), 0, 8, 0, 0)
+		_, _, e := syscall.RawSyscall6(syscall.SYS_EXECVE, c, uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])), 0, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&allSignals)), 0, 8, 0, 0)
+		_, _, se := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, c, 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&l.scratch.stx)), 0)
 		exists := se == 0
 		switch {
 		case p.explicit && !exists && (e == syscall.ENOENT || e == syscall.ENOTDIR):
-			p.fail(0, stNotFound, e, uint32(i))
+			l.fail(0, stNotFound, e, uint32(i))
 		case p.explicit || (exists && e != syscall.EACCES):
 			// There, and not executable: its interpreter (#!) or
 			// loader is missing (ENOENT), not for this machine...
-			p.fail(0, stExec, e, uint32(i))
-		case exists && denied < 0 && p.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR:
+			l.fail(0, stExec, e, uint32(i))
+		case exists && denied < 0 && l.scratch.stx.Mode&syscall.S_IFMT != syscall.S_IFDIR:
 			denied = i
 		}
 	}
 	if denied >= 0 {
-		p.fail(0, stExec, syscall.EACCES, uint32(denied))
+		l.fail(0, stExec, syscall.EACCES, uint32(denied))
 	}
-	p.fail(0, stNotFound, syscall.ENOENT, 0)
+	l.fail(0, stNotFound, syscall.ENOENT, 0)
 }

@@ -1,37 +1,85 @@
-// Package spawn starts a container with one Go program, not two: crun
-// forks, and the child, a copy of crun with a single thread, performs the
-// plan's steps as system calls and executes the command. It is what
-// syscall.ForkExec does with its SysProcAttr (setpgid, chroot, dup2),
-// with the plan's steps in their place.
+// Package spawn is crun's one executor: it starts the container's first
+// process and carries out the plan's child steps in it. Every way a
+// container starts goes through it: with or without a mount namespace,
+// with crun's init staying as PID 1 (pid.init=true) or not. Each step kind
+// is implemented once, in child.go.
 //
-// Between the fork and the exec the child must not allocate, take a lock,
-// grow its stack or call into the Go runtime: it has one thread of a
-// program that had several, and the runtime's state belongs to threads
-// that are not there. So Compile prepares everything in the parent, before
-// the fork: every path as NUL-terminated bytes, mount flags as numbers,
-// the command's candidate paths along the container's PATH. The child's
-// code (child.go) only walks that data, making raw system calls from
-// nosplit functions, and reports to the parent through a pipe in
-// fixed-size records: each step done (with --trace), the exec about to
-// happen, or the system call that failed.
+// # The design, and why
 //
-// crun-init (core/child), a Go program that receives the plan over a
-// socket, runs the plans this cannot: those whose init stays as PID 1
-// (pid.init=true), and those without a mount namespace, whose mounts and
-// mount points the parent must record on the host as they are made.
-// Compile says why a plan is one of those. Starting a second Go runtime
-// costs 0.6-0.9 ms on the machines this was measured on; a fork, about
-// 0.1 ms.
+// crun forks. The child is a copy of crun made by clone (or clone3) as
+// fork(2) makes one: it has memory of its own and one thread, the copy of
+// the thread that cloned it. It runs the steps as system calls and
+// executes the command; crun, another process, follows it through a pipe
+// and stays in control whatever the child does: a step that blocks
+// forever, a crash, a signal. crun still hears signals, kills the child,
+// times out and cleans up, because nothing of crun waits inside the
+// child or shares its memory.
 //
-// The shared memory has a price: until the child executes the command,
-// the thread that cloned it waits, holding its P, and the Go runtime
-// cannot stop the world. Steps take microseconds, but one can block (a
-// FIFO as a copy's source, a hung file system). So no garbage collection
-// starts meanwhile (Start turns it off around the clone), signals are
-// handled from before the clone on another thread, which can kill the
-// child (core's abandonSetup, through Pid), and with a single P the child
-// gets a copy of crun's memory instead. os/exec shares memory the same
-// way, for a child that does less.
+// A copy of a Go program with one thread cannot run Go as usual: the
+// runtime's other threads, its locks and its scheduler are not there. So
+// the child runs only code written for that:
+//   - Compile prepares everything in the parent, before the fork: every
+//     path as NUL-terminated bytes, flags as numbers, the command's
+//     candidate paths along the container's PATH. The child only walks
+//     that data.
+//   - The child's functions are nosplit (the linker proves that they fit
+//     in the stack the goroutine already has: none can grow it), allocate
+//     nothing, take no lock and write no pointer. They make system calls
+//     with syscall.RawSyscall6, which does not tell the scheduler.
+//   - Signals are blocked on the cloning thread just before the clone, so
+//     the child starts with every signal blocked and no handler of crun's
+//     ever runs in it. They stay blocked until the exec, which resets the
+//     handlers; the command gets the signal mask crun's thread had. A
+//     fault in the child (a bug) kills it outright: the kernel unblocks a
+//     synchronous SIGSEGV and applies the default action.
+//   - No process-wide switch is touched: the parent's runtime goes on as
+//     usual while the child runs (it has its own copy of the memory).
+//
+// The child reports to crun in fixed-size records on a pipe (report.go):
+// each step done (with --trace), the exec about to happen, or the system
+// call that failed. crun words the failure (failure.go). The pipe is
+// close-on-exec: end of file after an exec record means the command runs.
+//
+// Two other designs were weighed. Sharing crun's memory until the exec
+// (a vfork, as os/exec starts its children) saves copying page tables,
+// but the cloning thread then waits holding the runtime's attention: a
+// step that blocks, with anything that stops the world, freezes crun,
+// and a crash in the child corrupts crun. A re-executed init (crun
+// started again as its own child, a second Go runtime) is plain Go, but
+// costs a runtime's start (0.6-0.9 ms) on every container, and a Go
+// program is multi-threaded from its first instruction, so it could
+// never join an existing mount or user namespace. The fork's price is
+// the copy of crun's page tables, and a fault for each page either side
+// writes afterwards: README's Performance section has the figures.
+//
+// # crun's init as PID 1 (pid.init=true)
+//
+// After the steps the child forks once more: the grandchild executes the
+// command and the child stays as the PID namespace's init. It keeps every
+// signal blocked and takes them with rt_sigtimedwait: the ones crun
+// forwards go on to the command, SIGCHLD reaps whatever ended (orphans
+// too). When the command ends, the init exits with its status (128+N
+// when killed by signal N), and the kernel ends what is left in the
+// namespace.
+//
+// # Plans without a mount namespace
+//
+// Their mounts are the host's. Before each mount that adds to the mount
+// table, and before each mount point it makes in the host's tree, the
+// child announces the path and waits for crun's acknowledgement: crun
+// records it (the state file) before it exists, so that even a crun
+// killed at that moment leaves it findable by crun cleanup.
+//
+// # Joining existing namespaces (crun exec, to come)
+//
+// The child has one thread, so setns(2) can move it into any namespace,
+// the mount and user ones included, which a multi-threaded Go process
+// can never enter. crun will open the running container's namespaces
+// (/proc/PID/ns/*, or one pidfd) before the fork; the child calls setns on
+// each (the user namespace first, to gain its capabilities there), then
+// runs its steps (the cgroup, the restrictions). A PID namespace applies
+// only to children of the caller: there the child forks once more, as
+// the reaping init does, and the grandchild executes the command.
 package spawn
 
 import (
@@ -41,17 +89,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/crun-project/crun/core/child"
 	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
-// Program is a plan compiled for the forked child.
+// Program is a plan compiled for the child: plain data it only reads.
 type Program struct {
 	plan  *plan.Plan
 	steps []step
@@ -60,21 +106,13 @@ type Program struct {
 	candidates [][]byte
 	explicit   bool // the command was named with a slash
 	argv, envv []*byte
-	cloneFlags uintptr
-	// Start's, for the child: see attr.
-	attr attr
-	// scratch is memory the child writes (its copy of it).
-	scratch *scratch
-	// pid is the child's, written by the kernel at the clone
-	// (CLONE_PARENT_SETTID), before Start returns: see Pid.
-	pid int32
+	cloneFlags uint64
+	// reapingInit: the child forks the command and stays as PID 1.
+	reapingInit bool
+	// announces: some step waits for crun's acknowledgement (a mount or
+	// mount point on the host that crun records first).
+	announces bool
 }
-
-// Pid returns the child's pid once the kernel has cloned it, 0 before.
-// Start returns only once the child has executed the command or failed
-// (the thread that clones waits, CLONE_VFORK); meanwhile, this is how
-// another goroutine can kill a child whose step hangs.
-func (p *Program) Pid() int { return int(atomic.LoadInt32(&p.pid)) }
 
 // opcode is what a compiled step does.
 type opcode uint8
@@ -120,50 +158,12 @@ type step struct {
 	flags        uintptr
 	mode         uint32 // mkdir, copy: permission bits
 	create       createKind
-}
-
-// cloneArgs is struct clone_args (clone3(2)).
-type cloneArgs struct {
-	flags      uint64
-	pidFD      uint64
-	childTID   uint64
-	parentTID  uint64
-	exitSignal uint64
-	stack      uint64
-	stackSize  uint64
-	tls        uint64
-	setTID     uint64
-	setTIDSize uint64
-	cgroup     uint64
-}
-
-// attr is what Start set for the child: file descriptors as numbers.
-type attr struct {
-	parentEnds    [2]int // crun's ends of the pipes, which the child closes
-	stdio         [3]int
-	terminal      int // make the child's group its foreground group, or -1
-	release       int // read a byte from it before the steps, or -1
-	reports       int
-	nextFD        int // above every fd the child moves
-	trace         bool
-	nofile        unix.Rlimit // restored before exec when restoreNofile
-	restoreNofile bool
-}
-
-// scratch is memory the child writes to (its copy of it).
-type scratch struct {
-	rec    record
-	ts     unix.Timespec
-	stx    unix.Statx_t
-	how    unix.OpenHow
-	fdpath [32]byte
-	digits [20]byte
-	path   [maxPath]byte // a path being created, as symlinks are followed
-	tmp    [maxPath]byte
-	link   [maxPath]byte
-	buf    [16 << 10]byte // a copy's data, when sendfile cannot
-	pgrp   int32
-	one    [1]byte
+	// announceMount: crun records the mount before it is made (it is
+	// the host's: the plan has no mount namespace).
+	announceMount bool
+	// announceCreate: crun records each mount point made, before it
+	// exists (it is in the host's tree).
+	announceCreate bool
 }
 
 // maxPath is PATH_MAX, with its NUL: the size of the child's buffers.
@@ -177,7 +177,7 @@ func cstr(s string) []byte {
 }
 
 // openat2Works reports, once, whether the kernel has openat2 (5.6): the
-// child resolves targets inside the root with it.
+// child resolves paths inside a root with it.
 var openat2Works = sync.OnceValue(func() bool {
 	fd, err := unix.Openat2(unix.AT_FDCWD, "/", &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC})
 	if err != nil {
@@ -187,33 +187,35 @@ var openat2Works = sync.OnceValue(func() bool {
 	return true
 })
 
-// Compile prepares p for the forked child. It returns an error when p
-// needs crun-init (the error says why) or cannot be compiled; crun-init
-// then runs it, and reports any error in the plan the usual way.
+// Compile prepares p for the child. Its errors name the plugin and step
+// that cannot be carried out, before anything exists.
 func Compile(p *plan.Plan) (*Program, error) {
-	switch {
-	case !supported:
-		return nil, errors.New("this architecture needs crun-init")
-	case p.ReapingInit:
-		return nil, errors.New("crun's init stays as the first process (pid.init=true)")
-	case !p.Has(spec.NamespaceMount):
-		return nil, errors.New("without a mount namespace, crun follows the mounts made on the host")
-	case len(p.Command) == 0:
+	if len(p.Command) == 0 {
 		return nil, errors.New("the plan has no command")
-	case !openat2Works():
-		return nil, errors.New("the kernel has no openat2 (Linux 5.6)")
 	}
-	prog := &Program{plan: p, cloneFlags: child.CloneFlags(p.Namespaces), scratch: new(scratch)}
+	prog := &Program{plan: p, cloneFlags: uint64(CloneFlags(p.Namespaces)), reapingInit: p.ReapingInit}
+	hostMounts := !p.Has(spec.NamespaceMount)
 	rootSwitched := false
 	for i, s := range p.Steps {
-		st, err := compileStep(s.Step, rootSwitched)
-		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", i+1, err)
+		st, err := compileStep(s.Step)
+		if err == nil && (len(st.rel) >= maxPath || len(st.path) >= maxPath) {
+			err = errors.New("a path is longer than the kernel takes (PATH_MAX)")
 		}
-		if len(st.rel) >= maxPath || len(st.path) >= maxPath {
-			return nil, fmt.Errorf("step %d: a path is longer than the kernel takes", i+1)
+		if err == nil && st.root != nil && !openat2Works() {
+			err = errors.New("it resolves a path inside a root, which needs openat2: crun needs Linux 5.6 or later")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: step %d (%s): %w", s.Plugin, i+1, plan.DescribeStep(s.Step), err)
 		}
 		st.index = uint32(i + 1)
+		if m := s.Mount; m != nil {
+			st.announceMount = hostMounts && m.AddsMount()
+			// A mount point made in the host's tree is a leftover
+			// unless crun records it; after the root switch, and
+			// inside a named root, it is the container's.
+			st.announceCreate = m.CreateTarget && m.Root == "" && !rootSwitched
+		}
+		prog.announces = prog.announces || st.announceMount || st.announceCreate
 		prog.steps = append(prog.steps, st)
 		if s.PivotRoot != nil || s.Chroot != nil {
 			rootSwitched = true
@@ -224,7 +226,7 @@ func Compile(p *plan.Plan) (*Program, error) {
 		prog.explicit = true
 		prog.candidates = [][]byte{cstr(name)}
 	} else {
-		for _, d := range filepath.SplitList(child.EnvValue(p.Env, "PATH")) {
+		for _, d := range filepath.SplitList(EnvValue(p.Env, "PATH")) {
 			if d == "" {
 				d = "."
 			}
@@ -241,10 +243,10 @@ func Compile(p *plan.Plan) (*Program, error) {
 	return prog, nil
 }
 
-func compileStep(s spec.Step, rootSwitched bool) (step, error) {
+func compileStep(s spec.Step) (step, error) {
 	switch {
 	case s.Mount != nil:
-		return compileMount(s.Mount, rootSwitched)
+		return compileMount(s.Mount)
 	case s.Sethostname != nil:
 		return step{op: opSethostname, source: []byte(s.Sethostname.Hostname)}, nil
 	case s.Mkdir != nil:
@@ -252,7 +254,7 @@ func compileStep(s spec.Step, rootSwitched bool) (step, error) {
 		if mode == 0 {
 			mode = 0o755
 		}
-		// Permission bits only, as crun-init's os.MkdirAll takes them.
+		// Permission bits only: mkdir(2) takes no others.
 		return step{op: opMkdir, path: cstr(s.Mkdir.Path), root: cstr("/"), rel: cstr(relative(s.Mkdir.Path)), mode: mode & 0o777}, nil
 	case s.Symlink != nil:
 		return step{op: opSymlink, source: cstr(s.Symlink.Target), path: cstr(s.Symlink.Link)}, nil
@@ -273,30 +275,25 @@ func compileStep(s spec.Step, rootSwitched bool) (step, error) {
 		return step{op: opCopyFile, source: cstr(c.Source), root: cstr(filepath.Clean(root)),
 			rel: cstr(relative(c.Target)), mode: c.Mode & 0o777}, nil
 	}
-	return step{}, errors.New("unknown step kind")
+	return step{}, errors.New("unknown step kind: this crun cannot carry it out")
 }
 
-func compileMount(m *spec.Mount, rootSwitched bool) (step, error) {
-	flags, err := child.MountFlags(m.Flags)
+func compileMount(m *spec.Mount) (step, error) {
+	flags, err := MountFlags(m.Flags)
 	if err != nil {
 		return step{}, err
 	}
 	source := m.Source
 	if source == "" {
-		source = "none" // as crun-init does: mount(8) shows "none"
+		source = "none" // as mount(8) shows it; propagation changes ignore it
 	}
 	st := step{op: opMount, source: cstr(source), fstype: cstr(m.FSType), flags: flags}
 	if m.Data != "" {
 		st.data = cstr(m.Data)
 	}
-	switch {
-	case m.Root != "":
+	if m.Root != "" {
 		st.root, st.rel, st.pin = cstr(filepath.Clean(m.Root)), cstr(relative(m.Target)), true
-	case m.CreateTarget && !rootSwitched:
-		// A mount point made in the host's tree is a leftover unless
-		// crun records it first: crun-init reports each one.
-		return step{}, errors.New("it creates a mount point in the host's tree")
-	default:
+	} else {
 		st.path = cstr(m.Target)
 		if m.CreateTarget {
 			st.root, st.rel = cstr("/"), cstr(relative(m.Target))
@@ -319,4 +316,15 @@ func relative(path string) string {
 		rel = "."
 	}
 	return rel
+}
+
+// EnvValue returns the value of key in env, KEY=VALUE entries of which
+// the last for a key wins (crun puts --env after its defaults), or "".
+func EnvValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
 }

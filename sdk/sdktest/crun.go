@@ -64,7 +64,7 @@ func GoBuild(dir, pkg, out string) error {
 
 // Crun runs a crun binary with a plugin directory on its plugin path.
 type Crun struct {
-	// Bin is the crun binary (crun-init and crun-plugins beside it).
+	// Bin is the crun binary (crun-plugins beside it).
 	Bin string
 	// PluginDir holds the plugins under test, as crun-plugin-NAME.
 	PluginDir string
@@ -79,7 +79,7 @@ type Crun struct {
 	runs int
 }
 
-// BuildFromRepo builds crun, crun-init and crun-plugins from the crun
+// BuildFromRepo builds crun and crun-plugins from the crun
 // repository at repoRoot, and the plugin's main package in pluginPkg as
 // crun-plugin-NAME, into a new temporary directory, and returns a Crun
 // that runs them. Remove it when done. (For plugins kept in crun's
@@ -92,7 +92,7 @@ func BuildFromRepo(repoRoot, pluginPkg, name string) (*Crun, error) {
 	}
 	c := &Crun{Bin: filepath.Join(dir, "crun"), PluginDir: filepath.Join(dir, "plugins"),
 		Prefix: "example-" + name + "-" + RandomHex(), Owned: dir}
-	for _, bin := range []string{"crun", "crun-init", "crun-plugins"} {
+	for _, bin := range []string{"crun", "crun-plugins"} {
 		if err := GoBuild(repoRoot, "./cmd/"+bin, filepath.Join(dir, bin)); err != nil {
 			c.Remove()
 			return nil, err

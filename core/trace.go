@@ -1,4 +1,4 @@
-package child
+package core
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Monotonic is CLOCK_MONOTONIC in nanoseconds: one clock for crun and its
-// init, which are different processes.
+// Monotonic is CLOCK_MONOTONIC in nanoseconds: one clock for crun and the
+// child it forks, which are different processes.
 func Monotonic() int64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)

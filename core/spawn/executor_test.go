@@ -1,0 +1,610 @@
+package spawn
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/sdktest"
+	"github.com/crun-project/crun/sdk/spec"
+)
+
+// These tests run the executor for real, as root: the kernel says what
+// each step did. Each container has a mount namespace of its own unless
+// the test says otherwise, so nothing it mounts reaches the host.
+
+// outcome is what a child did.
+type outcome struct {
+	failure *Failure
+	status  syscall.WaitStatus
+	stdout  string
+}
+
+// run starts p's child, with stdout to a file, follows it with f and
+// waits for it.
+func run(t *testing.T, p *plan.Plan, f Follower) outcome {
+	t.Helper()
+	prog, err := Compile(p)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	c, err := prog.Start(Attr{Stdio: [3]*os.File{nil, out, nil}, Terminal: -1, CgroupFD: -1})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer c.Close()
+	executing, failure, err := c.Follow(f)
+	if err != nil {
+		syscall.Kill(c.Pid, syscall.SIGKILL)
+	}
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(c.Pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if !executing && failure == nil {
+		t.Fatalf("the child died before the exec: %v", ws)
+	}
+	b, _ := os.ReadFile(out.Name())
+	return outcome{failure: failure, status: ws, stdout: string(b)}
+}
+
+// onlyUserNamespace makes p's child a process of a new user namespace
+// and nothing else: there, root of the namespace is nobody to the mount
+// and UTS namespaces it is in (EPERM).
+func onlyUserNamespace(p *plan.Plan) {
+	p.Namespaces = []spec.Namespace{spec.NamespaceUser}
+	p.Steps = p.Steps[1:]
+}
+
+// TestEveryStepKind runs each step kind through the executor, with what
+// it is for and with each way it fails: the kernel's result is checked
+// from inside the container (the command) or on the host, and a failure
+// by the step it names and its words.
+func TestEveryStepKind(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	// A root file system with the traps a rootfs can hold.
+	root := filepath.Join(dir, "root")
+	for _, d := range []string{"etc", "var", "bin", "work", "proc"} {
+		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	must(t, os.Symlink("../run/systemd/resolve/stub-resolv.conf", filepath.Join(root, "etc/resolv.conf"))) // dangling
+	must(t, os.Symlink("/crun-test-escape", filepath.Join(root, "var/lib")))                               // absolute: out of the root
+	must(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret"), 0o644))
+	must(t, os.Symlink("/crun-test-escape", filepath.Join(dir, "escape")))
+	must(t, os.Symlink("made-by-mkdir", filepath.Join(dir, "dangling")))
+	busybox, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("the tests need busybox-static: %v", err)
+	}
+	must(t, os.WriteFile(filepath.Join(root, "bin/busybox"), busybox, 0o755))
+	host, _ := os.Hostname()
+	escaped := func(t *testing.T) {
+		if _, err := os.Lstat("/crun-test-escape"); err == nil {
+			os.RemoveAll("/crun-test-escape")
+			t.Error("a symlink led out of the root: /crun-test-escape was made on the host")
+		}
+	}
+	cgroup := ""
+	if fi, err := os.Stat("/sys/fs/cgroup/pids/tasks"); err == nil && fi.Mode().IsRegular() {
+		cgroup = filepath.Join("/sys/fs/cgroup/pids", fmt.Sprintf("crun-test-%d", os.Getpid()))
+		must(t, os.Mkdir(cgroup, 0o755))
+		t.Cleanup(func() { os.Remove(cgroup) })
+	}
+	mount := func(m spec.Mount) spec.Step { return spec.Step{Phase: spec.PhaseMount, Mount: &m} }
+	pivot := []spec.Step{
+		mount(spec.Mount{Source: root, Target: root, Flags: []string{"bind", "rec"}}),
+		{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: root}},
+	}
+
+	for _, c := range []struct {
+		name    string
+		steps   []spec.Step
+		plan    func(*plan.Plan) // changes to the plan
+		command string           // sh -c: the host's sh, or with inRoot the root's busybox
+		inRoot  bool
+		stdout  string // what the command prints
+		check   func(t *testing.T)
+		// A failure: the step (in the plan, the private mount tree
+		// being 1), its exit code, and words its error has.
+		step, code int
+		err        string
+	}{
+		// mount
+		{name: "mount: a tmpfs, its target made inside the root",
+			steps:   []spec.Step{mount(spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/new/dir", Root: root, CreateTarget: true})},
+			command: "grep -c ' " + root + "/new/dir tmpfs ' /proc/self/mounts", stdout: "1\n",
+			check: func(t *testing.T) {
+				if fi, err := os.Stat(filepath.Join(root, "new/dir")); err != nil || !fi.IsDir() {
+					t.Errorf("the mount point: %v", err)
+				}
+				if b, _ := os.ReadFile("/proc/self/mounts"); strings.Contains(string(b), root+"/new/dir") {
+					t.Error("the container's mount is on the host")
+				}
+			}},
+		{name: "mount: a bind of a file through a dangling symlink",
+			steps: []spec.Step{mount(spec.Mount{Source: filepath.Join(dir, "secret"), Target: "/etc/resolv.conf", Root: root,
+				Flags: []string{"bind"}, CreateTarget: true})},
+			command: "cat " + root + "/etc/resolv.conf", stdout: "s3cret",
+			check: func(t *testing.T) {
+				if fi, err := os.Stat(filepath.Join(root, "run/systemd/resolve/stub-resolv.conf")); err != nil || !fi.Mode().IsRegular() {
+					t.Errorf("the symlink's target was not made a file: %v", err)
+				}
+			}},
+		{name: "mount: a symlink out of the root stays inside",
+			steps:   []spec.Step{mount(spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/var/lib/x", Root: root, CreateTarget: true})},
+			command: "grep -c ' " + root + "/crun-test-escape/x tmpfs ' /proc/self/mounts", stdout: "1\n", check: escaped},
+		{name: "mount: a missing target",
+			steps: []spec.Step{mount(spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/nothing/here", Root: root})},
+			step:  2, code: ExitCrunFailed, err: "open the mount target " + root + "/nothing/here in " + root + ": no such file or directory"},
+		{name: "mount: a missing source",
+			steps: []spec.Step{mount(spec.Mount{Source: "/nothing/here", Target: "/mnt", Root: root, Flags: []string{"bind"}, CreateTarget: true})},
+			step:  2, code: ExitCrunFailed, err: "bind source: stat /nothing/here: no such file or directory"},
+		{name: "mount: a file system the kernel does not have",
+			steps: []spec.Step{mount(spec.Mount{Source: "x", FSType: "nosuchfs", Target: "/mnt", Root: root, CreateTarget: true})},
+			step:  2, code: ExitCrunFailed, err: "no such device"},
+		{name: "mount: EPERM outside the mount namespace's owner",
+			steps: []spec.Step{mount(spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: filepath.Join(root, "work")})},
+			plan:  onlyUserNamespace, step: 1, code: ExitCrunFailed, err: "operation not permitted"},
+
+		// sethostname
+		{name: "sethostname",
+			steps:   []spec.Step{{Phase: spec.PhaseConfigure, Sethostname: &spec.Sethostname{Hostname: "spawned"}}},
+			command: "hostname", stdout: "spawned\n",
+			check: func(t *testing.T) {
+				if h, _ := os.Hostname(); h != host {
+					t.Errorf("the host's name changed to %q", h)
+				}
+			}},
+		{name: "sethostname: EPERM outside the UTS namespace's owner",
+			steps: []spec.Step{{Phase: spec.PhaseConfigure, Sethostname: &spec.Sethostname{Hostname: "nope"}}},
+			plan:  onlyUserNamespace, step: 1, code: ExitCrunFailed, err: "sethostname \"nope\"): operation not permitted"},
+
+		// mkdir
+		{name: "mkdir: with its parents, permission bits only",
+			steps:   []spec.Step{{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(root, "a/b/c"), Mode: 0o1750}}},
+			command: "stat -c %a " + root + "/a/b/c", stdout: "750\n"},
+		{name: "mkdir: through a dangling symlink",
+			steps:   []spec.Step{{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(dir, "dangling/x")}}},
+			command: "test -d " + dir + "/made-by-mkdir/x && echo yes", stdout: "yes\n"},
+		{name: "mkdir: after a chroot, a symlink out of the root stays inside",
+			steps: []spec.Step{{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
+				{Phase: spec.PhaseConfigure, Mkdir: &spec.Mkdir{Path: "/var/lib/made"}}},
+			inRoot: true, command: "test -d /crun-test-escape/made && echo inside", stdout: "inside\n", check: escaped},
+		{name: "mkdir: a file in the way",
+			steps: []spec.Step{{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(root, "file")}}},
+			step:  2, code: ExitCrunFailed, err: "mkdir " + filepath.Join(root, "file") + ": not a directory"},
+
+		// symlink
+		{name: "symlink",
+			steps:   []spec.Step{{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "pts/ptmx", Link: filepath.Join(dir, "ptmx")}}},
+			command: "readlink " + dir + "/ptmx", stdout: "pts/ptmx\n"},
+		{name: "symlink: the same one already there",
+			steps:   []spec.Step{{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "/crun-test-escape", Link: filepath.Join(dir, "escape")}}},
+			command: "readlink " + dir + "/escape", stdout: "/crun-test-escape\n"},
+		{name: "symlink: another one in the way",
+			steps: []spec.Step{{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "elsewhere", Link: filepath.Join(dir, "escape")}}},
+			step:  2, code: ExitCrunFailed, err: "symlink elsewhere " + filepath.Join(dir, "escape") + ": file exists"},
+		{name: "symlink: a missing directory",
+			steps: []spec.Step{{Phase: spec.PhaseConfigure, Symlink: &spec.Symlink{Target: "x", Link: filepath.Join(dir, "nothing/x")}}},
+			step:  2, code: ExitCrunFailed, err: "no such file or directory"},
+
+		// chdir
+		{name: "chdir",
+			steps:   []spec.Step{{Phase: spec.PhaseConfigure, Chdir: &spec.Chdir{Path: filepath.Join(root, "work")}}},
+			command: "pwd", stdout: filepath.Join(root, "work") + "\n"},
+		{name: "chdir: a missing directory",
+			steps: []spec.Step{{Phase: spec.PhaseConfigure, Chdir: &spec.Chdir{Path: filepath.Join(root, "nothing")}}},
+			step:  2, code: ExitCrunFailed, err: "no such file or directory"},
+
+		// chroot
+		{name: "chroot",
+			steps:  []spec.Step{{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}}},
+			inRoot: true, command: "test -f /file && test ! -e " + dir + "/secret && pwd", stdout: "/\n"},
+		{name: "chroot: a missing directory",
+			steps: []spec.Step{{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: filepath.Join(dir, "nothing")}}},
+			step:  2, code: ExitCrunFailed, err: "no such file or directory"},
+
+		// pivot_root
+		{name: "pivot_root: the host's tree is gone",
+			steps: append(pivot, spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "proc", FSType: "proc", Target: "/proc"}}),
+			// The root and its /proc: nothing of the host's mounts.
+			inRoot: true, command: "test -f /file && test ! -e " + dir + "/secret && /bin/busybox wc -l </proc/self/mountinfo", stdout: "2\n"},
+		{name: "pivot_root: not a mount point",
+			steps: []spec.Step{{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: root}}},
+			step:  2, code: ExitCrunFailed, err: "(is it a mount point, and is / private?)"},
+
+		// join_cgroup
+		{name: "join_cgroup (cgroup v1)",
+			steps:   []spec.Step{{Phase: spec.PhasePrepare, JoinCgroup: &spec.JoinCgroup{Path: cgroup}}},
+			command: "grep -c ':pids:/" + filepath.Base(cgroup) + "$' /proc/self/cgroup", stdout: "1\n"},
+		{name: "join_cgroup: a missing cgroup",
+			steps: []spec.Step{{Phase: spec.PhasePrepare, JoinCgroup: &spec.JoinCgroup{Path: "/sys/fs/cgroup/pids/crun-nothing-here"}}},
+			step:  2, code: ExitCrunFailed, err: "open /sys/fs/cgroup/pids/crun-nothing-here/tasks: no such file or directory"},
+
+		// copy_file
+		{name: "copy_file: content and mode, whatever the umask",
+			steps: []spec.Step{{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: filepath.Join(dir, "secret"),
+				Root: root, Target: "/run/secrets/token", Mode: 0o640}}},
+			command: "cat " + root + "/run/secrets/token; stat -c ' %a' " + root + "/run/secrets/token", stdout: "s3cret 640\n"},
+		{name: "copy_file: a symlink out of the root stays inside",
+			steps: []spec.Step{{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: filepath.Join(dir, "secret"),
+				Root: root, Target: "/var/lib/token", Mode: 0o600}}},
+			command: "cat " + root + "/crun-test-escape/token", stdout: "s3cret", check: escaped},
+		{name: "copy_file: a missing source",
+			steps: []spec.Step{{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: "/nothing/here", Root: root, Target: "/x", Mode: 0o600}}},
+			step:  2, code: ExitCrunFailed, err: "open /nothing/here: no such file or directory",
+			check: func(t *testing.T) {
+				if _, err := os.Lstat(filepath.Join(root, "x")); err == nil {
+					t.Error("a copy that could not be made left its target")
+				}
+			}},
+		{name: "copy_file: a file where a directory must be",
+			steps: []spec.Step{{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: filepath.Join(dir, "secret"),
+				Root: root, Target: "/file/token", Mode: 0o600}}},
+			step: 2, code: ExitCrunFailed, err: "not a directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if strings.HasPrefix(c.name, "join_cgroup (") && cgroup == "" {
+				t.Skip("no cgroup v1 pids hierarchy here: the join_cgroup step kind is for cgroup v1")
+			}
+			p := testPlan(c.steps...)
+			p.Command = []string{"sh", "-c", c.command}
+			if c.inRoot {
+				p.Command = []string{"/bin/busybox", "sh", "-c", c.command}
+			}
+			if c.command == "" {
+				p.Command = []string{"true"}
+			}
+			if c.plan != nil {
+				c.plan(p)
+			}
+			r := run(t, p, Follower{})
+			switch f := r.failure; {
+			case c.err == "" && f != nil:
+				t.Errorf("failed: %v", f)
+			case c.err == "" && (r.status.ExitStatus() != 0 || r.stdout != c.stdout):
+				t.Errorf("status %v, stdout %q, want %q", r.status, r.stdout, c.stdout)
+			case c.err != "" && f == nil:
+				t.Errorf("did not fail (stdout %q), want %q", r.stdout, c.err)
+			case c.err != "" && (f.Step != c.step || f.ExitCode != c.code || !strings.Contains(f.Error(), c.err)):
+				t.Errorf("failure %q (step %d, exit %d), want step %d, exit %d, with %q", f, f.Step, f.ExitCode, c.step, c.code, c.err)
+			case c.err != "" && r.status.ExitStatus() != ExitCrunFailed:
+				t.Errorf("the child exited %v after a failure", r.status)
+			}
+			if c.check != nil {
+				c.check(t)
+			}
+		})
+	}
+}
+
+// TestExec: the command is found along the container's PATH as a shell
+// finds it, and each way it cannot run has its exit code.
+func TestExec(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	// A PATH where the first "cmd" is a directory, the second cannot be
+	// executed, and the third can.
+	for _, d := range []string{"a/cmd", "b", "c", "loop"} {
+		must(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "b/cmd"), []byte("#!/bin/sh\necho b\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "c/cmd"), []byte("#!/bin/sh\necho c\n"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "nointerp"), []byte("#!/nonexistent/sh\n"), 0o755))
+	must(t, os.Symlink("cmd", filepath.Join(dir, "loop/cmd")))
+	path := func(dirs ...string) string {
+		for i, d := range dirs {
+			dirs[i] = filepath.Join(dir, d)
+		}
+		return "PATH=" + strings.Join(dirs, ":")
+	}
+	for _, c := range []struct {
+		name    string
+		path    string
+		command string
+		stdout  string
+		code    int
+		err     string
+	}{
+		{"along PATH, past a directory and a file that cannot run", path("a", "b", "c"), "cmd", "c\n", 0, ""},
+		{"past a symlink loop", path("loop", "c"), "cmd", "c\n", 0, ""},
+		{"a file that cannot be executed", path("a", "b"), "cmd", "", ExitCannotExecute, "exec " + dir + "/b/cmd: permission denied"},
+		{"not found", path("a"), "nothing-here", "", ExitNotFound, "command not found in the container's PATH=" + dir + "/a"},
+		{"no such path", path("c"), "/nothing/here", "", ExitNotFound, "exec /nothing/here: command not found"},
+		{"a path through a file", path("c"), dir + "/c/cmd/x", "", ExitNotFound, "exec " + dir + "/c/cmd/x: command not found"},
+		{"its interpreter missing", path("c"), dir + "/nointerp", "", ExitNotFound, "no such file or directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := testPlan()
+			p.Command, p.Env = []string{c.command}, []string{c.path}
+			r := run(t, p, Follower{})
+			switch f := r.failure; {
+			case c.err == "" && (f != nil || r.stdout != c.stdout):
+				t.Errorf("failure %v, stdout %q, want %q", f, r.stdout, c.stdout)
+			case c.err != "" && (f == nil || f.Step != 0 || f.ExitCode != c.code || !strings.Contains(f.Error(), c.err)):
+				t.Errorf("failure %v, want exit %d with %q", f, c.code, c.err)
+			case c.err != "" && r.status.ExitStatus() != ExitCrunFailed:
+				t.Errorf("the child exited %v", r.status)
+			}
+		})
+	}
+}
+
+// TestReapingInit: with pid.init the child stays as PID 1, the command
+// runs as its child, orphans are reaped, and the init ends with the
+// command's status (128+N for a signal).
+func TestReapingInit(t *testing.T) {
+	sdktest.RequireRoot(t)
+	for _, c := range []struct {
+		command string
+		status  int
+	}{
+		{`echo $$ $PPID $(cat /proc/1/comm); (sleep 0.2 &); exit 3`, 3},
+		{`kill -USR1 $$`, 128 + int(syscall.SIGUSR1)},
+	} {
+		p := testPlan(spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "proc", Target: "/proc", FSType: "proc"}})
+		p.ReapingInit = true
+		p.Command = []string{"sh", "-c", c.command}
+		r := run(t, p, Follower{})
+		if r.failure != nil || r.status.ExitStatus() != c.status {
+			t.Errorf("%s: failure %v, status %v, want %d", c.command, r.failure, r.status, c.status)
+		}
+		if c.status == 3 && r.stdout != "2 1 crun-init\n" {
+			t.Errorf("the command's pid, its parent's and PID 1's name: %q, want 2 1 crun-init", r.stdout)
+		}
+	}
+}
+
+// TestHostMountsAreAnnouncedFirst: without a mount namespace the child's
+// mounts are the host's; crun hears of each mount, and of each mount
+// point in the host's tree, before it exists, and the child waits until
+// crun has answered.
+func TestHostMountsAreAnnouncedFirst(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	must(t, os.MkdirAll(filepath.Join(root, "proc"), 0o755))
+	must(t, os.Symlink("/srv", filepath.Join(root, "link")))
+	target := filepath.Join(dir, "made/here")
+	p := testPlan(
+		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: target, CreateTarget: true}},
+		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/link/x", Root: root, CreateTarget: true}},
+		spec.Step{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "proc", FSType: "proc", Target: "/proc"}})
+	p.Namespaces = []spec.Namespace{spec.NamespacePID}
+	p.Steps = p.Steps[1:]
+	p.Command = []string{"/nothing"} // the exec fails: only the steps matter
+	var heard []string
+	var mounted []string
+	t.Cleanup(func() {
+		for i := len(mounted) - 1; i >= 0; i-- {
+			unix.Unmount(mounted[i], unix.MNT_DETACH)
+		}
+	})
+	r := run(t, p, Follower{
+		Mount: func(step int, path string) error {
+			// The path as the child sees it: after the chroot, inside it.
+			host := path
+			if step == 4 {
+				host = filepath.Join(root, path)
+			}
+			if mountsAt(t, host) != 0 {
+				t.Errorf("step %d: %s was mounted before crun heard of it", step, host)
+			}
+			mounted = append(mounted, host)
+			heard = append(heard, fmt.Sprintf("mount %d %s", step, path))
+			return nil
+		},
+		Create: func(step int, path string) error {
+			if _, err := os.Lstat(path); err == nil {
+				t.Errorf("step %d: %s was made before crun heard of it", step, path)
+			}
+			heard = append(heard, fmt.Sprintf("create %d %s", step, path))
+			return nil
+		},
+	})
+	if r.failure == nil || r.failure.Step != 0 {
+		t.Errorf("failure %v, want the exec's", r.failure)
+	}
+	want := []string{
+		"create 1 " + filepath.Join(dir, "made"), "create 1 " + target, "mount 1 " + target,
+		"mount 2 " + filepath.Join(root, "srv/x"), // resolved inside the root
+		"mount 4 /proc",
+	}
+	if strings.Join(heard, "\n") != strings.Join(want, "\n") {
+		t.Errorf("crun heard:\n%s\nwant:\n%s", strings.Join(heard, "\n"), strings.Join(want, "\n"))
+	}
+	for _, m := range mounted {
+		if mountsAt(t, m) != 1 {
+			t.Errorf("%s: not mounted once on the host", m)
+		}
+	}
+}
+
+// mountsAt counts the mounts on path in this process's mount namespace.
+func mountsAt(t *testing.T, path string) int {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == path {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBlockedChildLeavesCrunFree: while a step blocks (it reads a FIFO
+// nobody writes to), crun's runtime goes on: it collects garbage, changes
+// GOMAXPROCS and reads its memory statistics, each of which stops the
+// world, and it can kill the child. With a child that shared crun's
+// memory, any of these would wait for the child forever.
+func TestBlockedChildLeavesCrunFree(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	fifo := filepath.Join(root, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	prog, err := Compile(testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fifo, Root: root, Target: "/copy", Mode: 0o600}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // the child opens the FIFO and waits
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.GC()
+		debug.SetGCPercent(debug.SetGCPercent(50))
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Error("crun's runtime could not stop the world while the child was blocked")
+	}
+	if _, err := os.Stat(filepath.Join(root, "copy")); err == nil {
+		t.Error("the copy went ahead: the child did not block where expected")
+	}
+	must(t, syscall.Kill(c.Pid, syscall.SIGKILL))
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(c.Pid, &ws, 0, nil); err != nil || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("the child: %v %v", ws, err)
+	}
+	if executing, failure, err := c.Follow(Follower{}); executing || failure != nil || err != nil {
+		t.Errorf("a killed child reported executing %v, failure %v, %v", executing, failure, err)
+	}
+}
+
+// TestCopyFromAPipe: a copy's source may be a pipe (a secret given as
+// <(...)), which sendfile cannot read.
+func TestCopyFromAPipe(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w.Write([]byte("s3cret"))
+	w.Close()
+	p := testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fmt.Sprintf("/proc/self/fd/%d", r.Fd()), Root: root, Target: "/run/secrets/token", Mode: 0o600}})
+	p.Command = []string{"cat", filepath.Join(root, "run/secrets/token")}
+	res := run(t, p, Follower{})
+	if res.failure != nil || res.stdout != "s3cret" {
+		t.Errorf("failure %+v, stdout %q", res.failure, res.stdout)
+	}
+}
+
+// TestChildWaitingForReleaseEndsWithCrun: a child started to wait for
+// Release exits when crun closes its end instead (crun gave up).
+func TestChildWaitingForReleaseEndsWithCrun(t *testing.T) {
+	sdktest.RequireRoot(t)
+	prog, err := Compile(testPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	done := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var ws syscall.WaitStatus
+		syscall.Wait4(c.Pid, &ws, 0, nil)
+		done <- ws
+	}()
+	select {
+	case ws := <-done:
+		if ws.ExitStatus() != ExitCrunFailed {
+			t.Errorf("the child ended with %v", ws)
+		}
+	case <-time.After(5 * time.Second):
+		syscall.Kill(c.Pid, syscall.SIGKILL)
+		t.Fatal("the child still waits after crun closed its end")
+	}
+}
+
+// TestCopyIsNeverReadableByOthers: a copy's target has the copy's mode
+// from the moment it exists, not once its content is in. The source is a
+// FIFO, held open while the target is looked at.
+func TestCopyIsNeverReadableByOthers(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	fifo := filepath.Join(root, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	target := filepath.Join(root, "secret")
+	seen := make(chan os.FileMode, 1)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // once the child opens it
+		if err != nil {
+			seen <- 0
+			return
+		}
+		defer w.Close()
+		w.Write([]byte("TOP-SECRET"))
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			if fi, err := os.Stat(target); err == nil && fi.Size() > 0 {
+				seen <- fi.Mode()
+				return
+			}
+		}
+		seen <- 0
+	}()
+	res := run(t, testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
+		Source: fifo, Root: root, Target: "/secret", Mode: 0o400}}), Follower{})
+	if res.failure != nil {
+		t.Fatalf("copy: %+v", res.failure)
+	}
+	if mode := <-seen; mode.Perm() != 0o400 {
+		t.Errorf("while the copy was made, the target's mode was %v", mode)
+	}
+}
+
+// TestPathTooLong: a symlink that makes a path longer than the kernel
+// takes is an error, not a path cut short.
+func TestPathTooLong(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	os.Symlink(strings.Repeat("d/", 2040)+"end", filepath.Join(dir, "l"))
+	r := run(t, testPlan(spec.Step{Phase: spec.PhaseMount, Mkdir: &spec.Mkdir{Path: filepath.Join(dir, "l/wanted")}}), Follower{})
+	if r.failure == nil || !strings.Contains(r.failure.Error(), "file name too long") {
+		t.Errorf("failure %+v", r.failure)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
