@@ -21,7 +21,7 @@ TOOLS              := $(CURDIR)/.cache/tools
 # Example plugins: each its own module, importing only sdk/.
 EXAMPLES := template ipc secrets net
 
-.PHONY: all build run test debug-build test-examples bench vet fmt-check proto install clean
+.PHONY: all build run test licenses licenses-check debug-build test-examples bench vet fmt-check proto install clean
 
 all: build
 
@@ -50,7 +50,7 @@ $(ROOTFS)/etc/crun-rootfs: | build
 run: build $(ROOTFS)/etc/crun-rootfs
 	./$(BIN) --plugins $(PLUGINS) --rootfs $(ROOTFS) run $(CMD)
 
-test: fmt-check vet debug-build
+test: fmt-check vet debug-build licenses-check
 	$(GO) test -count=1 ./...
 	$(MAKE) test-examples
 
@@ -68,6 +68,15 @@ test-examples:
 
 vet:
 	$(GO) vet ./...
+
+# The licences of what crun's binaries link, which they ask the binaries'
+# documentation to carry.
+licenses:
+	GO=$(GO) bash .ci/third-party-licenses > docs/third-party-licenses.md
+
+licenses-check:
+	@GO=$(GO) bash .ci/third-party-licenses | cmp -s - docs/third-party-licenses.md || \
+		{ echo "docs/third-party-licenses.md is not current: run make licenses"; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
