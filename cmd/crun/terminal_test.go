@@ -165,3 +165,25 @@ func TestCtrlCWhilePlanningReachesCrun(t *testing.T) {
 	}
 	assertNothingLeft(t, before)
 }
+
+// TestCtrlCWhileAStepHangs: the terminal is the container's only once
+// its steps are done, so a Ctrl-C typed while a step hangs (it reads a
+// FIFO nobody writes to) is crun's, which gives up on the setup after
+// --stop-timeout and cleans up.
+func TestCtrlCWhileAStepHangs(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := startOnTerminal(t, "--plugin-path", pluginDir, "--plugins", "uts,pid,mnt,stuck", "-o", "stuck.fifo="+fifo,
+		"--stop-timeout", "1s", "--hostname", uniqueHost(t), "run", "true")
+	time.Sleep(500 * time.Millisecond) // the step is waiting for a writer
+	o.master.Write([]byte{3})          // Ctrl-C
+	code, text := o.wait(t)
+	if code != 130 || !strings.Contains(text, "interrupted by SIGINT during setup") {
+		t.Errorf("Ctrl-C while a step hangs: exit %d, output %q", code, text)
+	}
+	assertNothingLeft(t, before)
+}

@@ -44,6 +44,8 @@ type scratch struct {
 	link   [maxPath]byte // a symlink's target
 	out    announcement
 	buf    [16 << 10]byte // a copy's data, when sendfile cannot
+	dents  [2048]byte     // /proc/self/fd's entries
+	action [4]uint64      // a struct sigaction
 	pgrp   int32
 	one    [1]byte
 	// approved is the length of the host path crun recorded last (see
@@ -60,6 +62,10 @@ type announcement struct {
 
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
+
+// defaultAction is a struct sigaction that says SIG_DFL (all zero, on
+// every architecture).
+var defaultAction [4]uint64
 
 // allSignals blocks every signal (the kernel reads 8 bytes of it).
 var allSignals = unix.Sigset_t{Val: [len(unix.Sigset_t{}.Val)]uint64{^uint64(0)}}
@@ -85,10 +91,15 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 		uintptr(unsafe.Pointer(&l.sigmask)), 8, 0, 0); errno != 0 {
 		return 0, errno
 	}
-	var r uintptr
-	if l.intoCgroup {
+	// clone3 resets the child's signal handlers (CLONE_CLEAR_SIGHAND)
+	// and can place it in a cgroup; where it is missing (before Linux
+	// 5.5, or refused by a seccomp filter) the child resets them itself.
+	r, errno := uintptr(0), syscall.ENOSYS
+	if !l.resetHandlers {
 		r, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&l.clone3)), unsafe.Sizeof(l.clone3), 0, 0, 0, 0)
-	} else {
+	}
+	if errno == syscall.ENOSYS && l.clone3.flags&unix.CLONE_INTO_CGROUP == 0 {
+		l.resetHandlers = true
 		r, errno = forkProcess(l.prog.cloneFlags)
 	}
 	if errno != 0 || r != 0 {
@@ -106,18 +117,27 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 			syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 		}
 	}
+	// No handler of crun's before a signal can be let in: from the exec
+	// on, or for a fault, the default actions apply (as os/exec's
+	// children have them, a signal crun ignores stays ignored).
+	for sig := uintptr(1); l.resetHandlers && sig <= 64; sig++ {
+		if sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&sc.action)), 8, 0, 0)
+			if sc.action[0] != 1 { // SIG_IGN
+				syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&defaultAction)), 0, 8, 0, 0)
+			}
+		}
+	}
+	l.closeCrunsFiles()
 	// Named so in ps while it prepares the container, and as PID 1 with
 	// pid.init; the exec names it after the command.
 	syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_NAME, uintptr(unsafe.Pointer(&initName[0])), 0, 0, 0, 0)
 	if fds.terminal >= 0 {
-		// A process group of its own, made the terminal's foreground
-		// (as a shell does for a job).
+		// A process group of its own, which becomes the terminal's
+		// foreground once the steps are done (as a shell does for a
+		// job): until then a Ctrl-C reaches crun, which can end a
+		// setup that hangs.
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_SETPGID, 0, 0, 0, 0, 0, 0); e != 0 {
-			l.fail(0, stTerminal, e, 0)
-		}
-		self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
-		sc.pgrp = int32(self)
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_IOCTL, uintptr(fds.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&sc.pgrp)), 0, 0, 0); e != 0 {
 			l.fail(0, stTerminal, e, 0)
 		}
 	}
@@ -208,11 +228,11 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 				target = l.fdPath(pinned)
 			}
 			// A mount on the host is recorded by crun before it exists.
-			st = stAnnounce
 			if s.announceMount {
 				var n int
+				st = stHostPath
 				if n, e = l.hostPath(s, target); e == 0 {
-					e = l.announce(kindMount, s.index, n)
+					st, e = stAnnounce, l.announce(kindMount, s.index, n)
 				}
 			}
 			if e == 0 {
@@ -250,6 +270,13 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 		}
 		if l.trace {
 			l.report(kindDone, s.index, 0)
+		}
+	}
+	if fds.terminal >= 0 {
+		self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+		sc.pgrp = int32(self)
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_IOCTL, uintptr(fds.terminal), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&sc.pgrp)), 0, 0, 0); e != 0 {
+			l.fail(0, stTerminal, e, 0)
 		}
 	}
 	// The command's standard streams: crun placed every fd the child
@@ -292,6 +319,52 @@ const crashHostname = "crun-crash-test"
 
 // initName is the child's name until it executes the command.
 var initName = []byte("crun-init\x00")
+
+// closeCrunsFiles closes crun's own files in the child: every fd with
+// close-on-exec (crun opens all its files so) but the child's. They
+// would close at the exec anyway; until then they are another run's
+// pipes (a library runs several containers at once), whose reader would
+// wait for this child. Files without close-on-exec came from crun's
+// caller and stay: a step may read one (/dev/fd/N). Without /proc they
+// stay open until the exec.
+//
+//go:nosplit
+//go:norace
+func (l *launch) closeCrunsFiles() {
+	sc, fds := &l.scratch, &l.fds
+	dir, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&fdDir[0])), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return
+	}
+	for {
+		n, _, e := syscall.RawSyscall6(unix.SYS_GETDENTS64, dir, uintptr(unsafe.Pointer(&sc.dents[0])), uintptr(len(sc.dents)), 0, 0, 0)
+		if e != 0 || n == 0 || n > uintptr(len(sc.dents)) {
+			break
+		}
+		// struct linux_dirent64: d_reclen at 16, d_name from 19.
+		for off := uintptr(0); off+19 < n; {
+			reclen := uintptr(sc.dents[off+16]) | uintptr(sc.dents[off+17])<<8
+			fd := uintptr(0)
+			for i := off + 19; i < n && sc.dents[i] >= '0' && sc.dents[i] <= '9'; i++ {
+				fd = fd*10 + uintptr(sc.dents[i]-'0')
+			}
+			if reclen == 0 {
+				break
+			}
+			off += reclen
+			if fd < 3 || fd == dir || int(fd) == fds.reports || int(fd) == fds.control || int(fd) == fds.terminal ||
+				int(fd) == fds.stdio[0] || int(fd) == fds.stdio[1] || int(fd) == fds.stdio[2] {
+				continue
+			}
+			if flags, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, fd, syscall.F_GETFD, 0, 0, 0, 0); e == 0 && flags&syscall.FD_CLOEXEC != 0 {
+				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+			}
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, dir, 0, 0, 0, 0, 0)
+}
+
+var fdDir = []byte("/proc/self/fd\x00")
 
 // forkProcess makes a child that continues here, as fork(2) does, in
 // the namespaces flags ask for: clone without a stack of its own (the
@@ -394,23 +467,36 @@ func (l *launch) openInRoot(rootFD, path uintptr, flags uint64) (uintptr, syscal
 }
 
 // hostPath writes into scratch.out.path the path a mount is made on, as
-// the kernel resolved it for a target opened inside a root (target is
-// then /proc/self/fd/N), and returns its length.
+// the kernel resolves it: crun records that, not the step's path, which
+// may go through symlinks (inside a chroot, say). A target opened in a
+// root is named by target (/proc/self/fd/N); another is opened here. It
+// returns the path's length. Where /proc is missing it falls back to the
+// step's path.
 //
 //go:nosplit
 //go:norace
 func (l *launch) hostPath(s *step, target uintptr) (int, syscall.Errno) {
 	out := &l.scratch.out.path
+	link := target
+	fd, e := uintptr(0), syscall.Errno(0)
 	if !s.pin {
-		n := len(s.path) - 1
-		for i := 0; i < n && i < len(out); i++ {
+		if fd, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, target, unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+			return 0, e
+		}
+		link = l.fdPath(fd)
+	}
+	n, _, e := syscall.RawSyscall6(syscall.SYS_READLINKAT, atFDCWD, link, uintptr(unsafe.Pointer(&out[0])), uintptr(len(out)), 0, 0)
+	if !s.pin {
+		syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	}
+	if e == 0 && int(n) >= len(out) {
+		return 0, syscall.ENAMETOOLONG
+	}
+	if e != 0 && !s.pin {
+		n, e = uintptr(len(s.path)-1), 0
+		for i := 0; i < int(n) && i < len(out); i++ {
 			out[i] = s.path[i]
 		}
-		return n, 0
-	}
-	n, _, e := syscall.RawSyscall6(syscall.SYS_READLINKAT, atFDCWD, target, uintptr(unsafe.Pointer(&out[0])), uintptr(len(out)), 0, 0)
-	if e == 0 && int(n) >= len(out) {
-		e = syscall.ENAMETOOLONG
 	}
 	return int(n), e
 }
@@ -484,18 +570,6 @@ func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage,
 		}
 		// Missing, or a symlink to something missing; its parent, all
 		// before i, exists.
-		if s.announceCreate && !l.approved(j) {
-			// The path from the root, with a slash in front, for crun
-			// to record: the caller announces it and calls again.
-			out := &sc.out.path
-			out[0] = '/'
-			w := 1
-			for r := 0; r < j && w < len(out); r++ {
-				out[w] = path[r]
-				w++
-			}
-			return stAnnounce, 0, uint32(w)
-		}
 		dirFD := rootFD
 		end := i // of the parent, before its slashes
 		for end > 0 && path[end-1] == '/' {
@@ -509,7 +583,36 @@ func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage,
 			path[end] = '/'
 		}
 		base := uintptr(unsafe.Pointer(&path[i]))
+		st, which := stCreate, uint32(0)
 		if last && file {
+			which = 1
+		}
+		if m, _, re := syscall.RawSyscall6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
+			// A symlink that leads nowhere (yet): follow it, inside the
+			// root, and start over on the new path.
+			links++
+			switch {
+			case links > 40:
+				e = syscall.ELOOP
+			case int(m) >= len(sc.link) || !l.followLink(i, j, sep, int(m)):
+				e = syscall.ENAMETOOLONG
+			default:
+				e = 0
+				j, sep = 0, path[0]
+			}
+		} else if s.announceCreate && !l.approved(j) {
+			// A mount point in the host's tree, for crun to record
+			// before it exists: the path from the root, with a slash in
+			// front. The caller announces it and calls again.
+			out := &sc.out.path
+			out[0] = '/'
+			w := 1
+			for r := 0; r < j && w < len(out); r++ {
+				out[w] = path[r]
+				w++
+			}
+			st, e, which = stAnnounce, 0, uint32(w)
+		} else if last && file {
 			// A copy's target is made with the copy's mode: its content
 			// is never readable by others, even for a moment.
 			fileMode := uintptr(0o644)
@@ -523,29 +626,11 @@ func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage,
 		} else {
 			_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, dirFD, base, uintptr(mode), 0, 0, 0)
 		}
-		if e == syscall.EEXIST {
-			// A symlink that leads nowhere (yet): follow it.
-			links++
-			if links > 40 {
-				e = syscall.ELOOP
-			} else if m, _, re := syscall.RawSyscall6(syscall.SYS_READLINKAT, dirFD, base, uintptr(unsafe.Pointer(&sc.link[0])), uintptr(len(sc.link)), 0, 0); re == 0 {
-				if int(m) >= len(sc.link) || !l.followLink(i, j, sep, int(m)) {
-					e = syscall.ENAMETOOLONG
-				} else {
-					e = 0
-					j, sep = 0, path[0] // start over on the new path
-				}
-			}
-		}
 		if end > 0 {
 			syscall.RawSyscall6(syscall.SYS_CLOSE, dirFD, 0, 0, 0, 0, 0)
 		}
-		if e != 0 {
-			which := uint32(0)
-			if last && file {
-				which = 1
-			}
-			return stCreate, e, which
+		if st == stAnnounce || e != 0 {
+			return st, e, which
 		}
 		path[j] = sep
 		start = j
@@ -811,11 +896,12 @@ func (l *launch) supervise(cmd uintptr) {
 			if pid != cmd {
 				continue // an orphan, reaped
 			}
-			ws := syscall.WaitStatus(sc.status)
-			if ws.Signaled() {
-				exit(128 + int(ws.Signal()))
+			// Decoded here: syscall.WaitStatus's methods may grow the
+			// stack, which this process must never do.
+			if sig := sc.status & 0x7f; sig != 0 && sig != 0x7f {
+				exit(128 + int(sig))
 			}
-			exit(ws.ExitStatus())
+			exit(int(sc.status>>8) & 0xff)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package spawn
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -384,10 +386,14 @@ func TestHostMountsAreAnnouncedFirst(t *testing.T) {
 	root := filepath.Join(dir, "root")
 	must(t, os.MkdirAll(filepath.Join(root, "proc"), 0o755))
 	must(t, os.Symlink("/srv", filepath.Join(root, "link")))
+	must(t, os.Symlink("missing", filepath.Join(dir, "dangling")))
 	target := filepath.Join(dir, "made/here")
 	p := testPlan(
 		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: target, CreateTarget: true}},
 		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/link/x", Root: root, CreateTarget: true}},
+		// Through a dangling symlink: its target is made, and only that
+		// is recorded (the symlink was there before).
+		spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: filepath.Join(dir, "dangling"), CreateTarget: true}},
 		spec.Step{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
 		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "proc", FSType: "proc", Target: "/proc"}})
 	p.Namespaces = []spec.Namespace{spec.NamespacePID}
@@ -404,7 +410,7 @@ func TestHostMountsAreAnnouncedFirst(t *testing.T) {
 		Mount: func(step int, path string) error {
 			// The path as the child sees it: after the chroot, inside it.
 			host := path
-			if step == 4 {
+			if step == 5 {
 				host = filepath.Join(root, path)
 			}
 			if mountsAt(t, host) != 0 {
@@ -428,7 +434,8 @@ func TestHostMountsAreAnnouncedFirst(t *testing.T) {
 	want := []string{
 		"create 1 " + filepath.Join(dir, "made"), "create 1 " + target, "mount 1 " + target,
 		"mount 2 " + filepath.Join(root, "srv/x"), // resolved inside the root
-		"mount 4 /proc",
+		"create 3 " + filepath.Join(dir, "missing"), "mount 3 " + filepath.Join(dir, "missing"),
+		"mount 5 /proc",
 	}
 	if strings.Join(heard, "\n") != strings.Join(want, "\n") {
 		t.Errorf("crun heard:\n%s\nwant:\n%s", strings.Join(heard, "\n"), strings.Join(want, "\n"))
@@ -504,7 +511,8 @@ func TestBlockedChildLeavesCrunFree(t *testing.T) {
 }
 
 // TestCopyFromAPipe: a copy's source may be a pipe (a secret given as
-// <(...)), which sendfile cannot read.
+// <(...)), which sendfile cannot read; like a shell's, it is open
+// without close-on-exec in crun, and so still open in the child.
 func TestCopyFromAPipe(t *testing.T) {
 	sdktest.RequireRoot(t)
 	root := t.TempDir()
@@ -513,6 +521,9 @@ func TestCopyFromAPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	if _, err := unix.FcntlInt(r.Fd(), unix.F_SETFD, 0); err != nil {
+		t.Fatal(err)
+	}
 	w.Write([]byte("s3cret"))
 	w.Close()
 	p := testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{
@@ -521,6 +532,89 @@ func TestCopyFromAPipe(t *testing.T) {
 	res := run(t, p, Follower{})
 	if res.failure != nil || res.stdout != "s3cret" {
 		t.Errorf("failure %+v, stdout %q", res.failure, res.stdout)
+	}
+}
+
+// TestChildHoldsNoneOfCrunsFiles: while it prepares the container, the
+// child holds none of crun's own files (close-on-exec ones): here
+// another pipe's writer, whose reader must see end of file when crun
+// closes its end, not when the child executes its command.
+func TestChildHoldsNoneOfCrunsFiles(t *testing.T) {
+	sdktest.RequireRoot(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	prog, err := Compile(testPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Close()
+		var ws syscall.WaitStatus
+		syscall.Wait4(c.Pid, &ws, 0, nil)
+	}()
+	time.Sleep(50 * time.Millisecond) // the child is set up and waits
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("read %d bytes, %v: the child still holds the pipe's write end", n, err)
+	}
+}
+
+// TestSignalsDuringSetupHaveTheirDefaultAction: a signal sent to the
+// child while it waits is taken by no handler of crun's: once it lets
+// signals in, before the exec, the signal's default action applies.
+func TestSignalsDuringSetupHaveTheirDefaultAction(t *testing.T) {
+	sdktest.RequireRoot(t)
+	for _, clone3 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("clone3=%v", clone3), func(t *testing.T) {
+			// Without clone3 the child resets the handlers itself.
+			noClone3.Store(!clone3)
+			defer noClone3.Store(false)
+			signalDuringSetup(t)
+		})
+	}
+}
+
+func signalDuringSetup(t *testing.T) {
+	// crun's runtime handles SIGUSR1, as crun does.
+	notified := make(chan os.Signal, 1)
+	signal.Notify(notified, syscall.SIGUSR1)
+	defer signal.Stop(notified)
+	p := testPlan()
+	p.Command = []string{"sh", "-c", "exit 7"}
+	// Not PID 1 of a namespace, which the kernel spares the signals it
+	// has no handler for.
+	p.Namespaces = []spec.Namespace{spec.NamespaceMount}
+	prog, err := Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := prog.Start(Attr{Terminal: -1, CgroupFD: -1, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond)
+	must(t, syscall.Kill(c.Pid, syscall.SIGUSR1))
+	must(t, c.Release())
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(c.Pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !ws.Signaled() || ws.Signal() != syscall.SIGUSR1 {
+		t.Errorf("the child ended with %v (exit %d), want killed by SIGUSR1", ws, ws.ExitStatus())
+	}
+	select {
+	case <-notified:
+		t.Error("crun's handler got the child's signal")
+	default:
 	}
 }
 

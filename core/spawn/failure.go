@@ -101,7 +101,9 @@ func (p *Program) describe(rec record) *Failure {
 			f.ExitCode, f.Hint = ExitNotFound, NotFoundHint
 		case stFork:
 			f.What = "crun's init: start the command"
-			f.ExitCode, f.Hint = execFailure(errno)
+			if errno == unix.EAGAIN {
+				f.ExitCode, f.Hint = execFailure(errno)
+			}
 		case stTerminal:
 			f.What = "crun: hand the terminal to the container"
 		case stPdeathsig:
@@ -141,6 +143,8 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 		return fmt.Errorf("create mount target: %w", &os.PathError{Op: op, Path: target, Err: errno})
 	case stBindSource:
 		return fmt.Errorf("create mount target %s: bind source: %w", target, &os.PathError{Op: "stat", Path: str(s.source), Err: errno})
+	case stHostPath:
+		return fmt.Errorf("find the path of the mount target %s, for crun to record: %w", target, errno)
 	case stAnnounce:
 		return fmt.Errorf("crun did not record the host path before it was made (is crun still running?): %w", errno)
 	case stChdir:

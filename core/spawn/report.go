@@ -54,6 +54,7 @@ const (
 	stPin                     // open the mount target inside the root
 	stCreate                  // create a missing directory or file (Arg: 0 mkdir, 1 the file, 2 open)
 	stBindSource              // stat a bind mount's source
+	stHostPath                // find the path a host mount is made on
 	stAnnounce                // tell crun about a host path and wait for it
 	stChdir                   // pivot_root: chdir into the new root
 	stPivot                   // pivot_root itself

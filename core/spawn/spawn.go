@@ -27,11 +27,12 @@
 //     nothing, take no lock and write no pointer. They make system calls
 //     with syscall.RawSyscall6, which does not tell the scheduler.
 //   - Signals are blocked on the cloning thread just before the clone, so
-//     the child starts with every signal blocked and no handler of crun's
-//     ever runs in it. They stay blocked until the exec, which resets the
-//     handlers; the command gets the signal mask crun's thread had. A
-//     fault in the child (a bug) kills it outright: the kernel unblocks a
-//     synchronous SIGSEGV and applies the default action.
+//     the child starts with every signal blocked, and without crun's
+//     handlers (clone3's CLONE_CLEAR_SIGHAND): no handler of crun's ever
+//     runs in it. They stay blocked until the exec; the command gets the
+//     signal mask crun's thread had, and the default actions (a signal
+//     crun ignores stays ignored, as for os/exec's children). A fault in
+//     the child (a bug) kills it outright.
 //   - No process-wide switch is touched: the parent's runtime goes on as
 //     usual while the child runs (it has its own copy of the memory).
 //

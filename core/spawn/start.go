@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +18,8 @@ type Attr struct {
 	// the child's own group becomes (as a shell does for a job).
 	Terminal int
 	// CgroupFD, when >= 0, is a cgroup v2 directory to clone the child
-	// into (clone3 with CLONE_INTO_CGROUP).
+	// into (clone3 with CLONE_INTO_CGROUP; an error where the kernel
+	// cannot).
 	CgroupFD int
 	// Wait makes the child wait for Release before its steps: the parent
 	// has host steps to do first (cgroup attach, id maps, hooks).
@@ -56,11 +58,12 @@ type launch struct {
 	sigmask, supervised unix.Sigset_t
 	// maxFD bounds the fds crun's init closes where the kernel has no
 	// close_range (before 5.9).
-	maxFD uintptr
-	// intoCgroup: clone3 with clone3's arguments.
-	intoCgroup bool
-	clone3     cloneArgs
-	scratch    scratch
+	maxFD  uintptr
+	clone3 cloneArgs
+	// resetHandlers: the clone could not reset the child's signal
+	// handlers (no clone3): it does so itself.
+	resetHandlers bool
+	scratch       scratch
 }
 
 // childFDs are the child's file descriptors, every one above 2 (so that
@@ -167,10 +170,10 @@ func (p *Program) Start(a Attr) (*Child, error) {
 			l.supervised.Val[0] |= 1 << (s - 1)
 		}
 	}
+	l.clone3 = cloneArgs{flags: p.cloneFlags | unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(syscall.SIGCHLD)}
 	if a.CgroupFD >= 0 {
-		l.intoCgroup = true
-		l.clone3 = cloneArgs{flags: p.cloneFlags | unix.CLONE_INTO_CGROUP,
-			exitSignal: uint64(syscall.SIGCHLD), cgroup: uint64(a.CgroupFD)}
+		l.clone3.flags |= unix.CLONE_INTO_CGROUP
+		l.clone3.cgroup = uint64(a.CgroupFD)
 	}
 
 	pid, err := l.start()
@@ -185,9 +188,13 @@ func (p *Program) Start(a Attr) (*Child, error) {
 // start clones the child. No goroutine may create a file descriptor
 // without close-on-exec meanwhile (syscall.ForkLock, as os/exec takes it).
 func (l *launch) start() (int, error) {
+	l.resetHandlers = noClone3.Load()
 	syscall.ForkLock.Lock()
 	pid, errno := l.fork()
 	syscall.ForkLock.Unlock()
+	if l.resetHandlers {
+		noClone3.Store(true) // it will not be there next time either
+	}
 	if errno != 0 {
 		return 0, errno
 	}
@@ -219,6 +226,11 @@ func (c *Child) Close() {
 		c.control = nil
 	}
 }
+
+// noClone3: the kernel refused clone3 (before Linux 5.5, or a seccomp
+// filter that answers ENOSYS, as container engines' default ones do): crun
+// forks with clone(2), and the child resets its signal handlers itself.
+var noClone3 atomic.Bool
 
 // stackFirst: clone(2) takes the stack before the flags (s390x).
 const stackFirst = runtime.GOARCH == "s390x"
