@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -214,6 +215,13 @@ var startedAt = Monotonic()
 
 func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	s := r.session
+	// The container's streams, whose copies may still run once it has
+	// ended: they are waited for after the cleanup below.
+	streams, err := newStreams(r.stdio)
+	if err != nil {
+		return ExitCrunFailed, err
+	}
+	defer streams.wait(outputGrace)
 
 	// From here on something on the host may change: after-exit steps
 	// run on every path out, and the child's leftover host mounts are
@@ -247,11 +255,6 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	if sig := r.interruptedBeforeClone(); sig != 0 {
 		return 128 + int(sig), fmt.Errorf("interrupted by %s before the container started", unix.SignalName(sig))
 	}
-	streams, err := newStreams(r.stdio)
-	if err != nil {
-		return ExitCrunFailed, err
-	}
-	defer streams.wait()
 	return r.runChild(ctx, streams)
 }
 
@@ -276,15 +279,7 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 		r.terminal = fd
 	}
 	clonedAt := Monotonic()
-	// Signals are handled from the clone on: a step that hangs must not
-	// make crun deaf. The lock holds them back until the pid is known.
-	go r.handleSignals()
-	r.mu.Lock()
 	c, err := r.start(attr, p.CloneIntoCgroup)
-	if err == nil {
-		r.pid = c.Pid
-	}
-	r.mu.Unlock()
 	streams.started()
 	if err != nil {
 		if r.terminal >= 0 {
@@ -295,6 +290,12 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 	}
 	defer c.Close()
 	proc := &childProc{pid: c.Pid}
+	// Signals are handled from the clone on (those that came meanwhile
+	// wait in the channel): a step that hangs must not make crun deaf.
+	r.pid = c.Pid
+	done := make(chan struct{})
+	defer close(done)
+	go r.handleSignals(done)
 	if r.trace {
 		TraceAt(r.log, startedAt, clonedAt, "cloned the container's first process (pid %d), which runs the steps itself", c.Pid)
 	}
@@ -427,10 +428,13 @@ func (r *parentRun) rootAt(step int) string {
 // recordCreated records a mount point the child is about to make in the
 // host's tree, in the state file too.
 func (r *parentRun) recordCreated(step int, path string) error {
-	r.created = append(r.created, resolveExisting(filepath.Join(r.rootAt(step), path)))
-	if err := r.state.setCreated(r.created); err != nil {
+	// Recorded once in the state file: a path that could not be recorded
+	// is never made, and cleanup must not remove it.
+	created := append(slices.Clip(r.created), resolveExisting(filepath.Join(r.rootAt(step), path)))
+	if err := r.state.setCreated(created); err != nil {
 		return fmt.Errorf("record the mount point %s: %w", path, err)
 	}
+	r.created = created
 	return nil
 }
 
@@ -446,10 +450,10 @@ func (r *parentRun) recordHostMount(step int, path string) error {
 	// must be recorded as where it really is.
 	hm := HostMount{Path: resolveExisting(filepath.Join(r.rootAt(step), path))}
 	hm.Below = mountsAt(hm.Path)
-	r.hostMounts = append(r.hostMounts, hm)
 	if err := r.state.addMount(hm); err != nil {
 		return fmt.Errorf("record the host mount %s: %w", hm.Path, err)
 	}
+	r.hostMounts = append(r.hostMounts, hm)
 	return nil
 }
 
@@ -511,20 +515,25 @@ const setupGrace = 2 * time.Second
 // the grace (the usual case: it takes milliseconds, and the command may
 // already run while crun has not yet heard), and otherwise abandons the
 // setup, which is then cleaned up.
-func (r *parentRun) handleSignals() {
+func (r *parentRun) handleSignals(done <-chan struct{}) {
 	grace := setupGrace
 	if r.stopTimeout > 0 && r.stopTimeout < grace {
 		grace = r.stopTimeout
 	}
-	for sig := range r.signals {
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-r.signals:
+		case <-done:
+			return
+		}
 		sysSig := sig.(syscall.Signal)
 		r.mu.Lock()
 		pid, executing := r.pid, r.executing
-		if r.exited || pid == 0 {
+		if r.exited {
 			// It has exited (reaped or about to be): its pid may be
 			// another process's. reap sets exited before it reaps, and
-			// signals are sent under the lock, so none can miss. (Or
-			// it was never started.)
+			// signals are sent under the lock, so none can miss.
 			r.mu.Unlock()
 			continue
 		}

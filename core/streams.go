@@ -5,7 +5,13 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
+
+// outputGrace is how long crun copies a container's output after the
+// container has ended: a process it left behind may hold the pipe open
+// (without a PID namespace, a daemon), and crun must not wait for it.
+const outputGrace = 2 * time.Second
 
 // streams are the container's standard streams as files, which is what a
 // child process can be given: crun's own files as they are, and for any
@@ -19,8 +25,10 @@ type streams struct {
 	// input is the write end of the stdin pipe, closed when the
 	// container ends (its copier may be blocked reading the caller's
 	// reader; it is not waited for).
-	input   *os.File
-	copying sync.WaitGroup // the output copies
+	input *os.File
+	// outputs are the read ends the output copiers read.
+	outputs []*os.File
+	copying sync.WaitGroup
 }
 
 func newStreams(stdio Stdio) (*streams, error) {
@@ -51,17 +59,16 @@ func newStreams(stdio Stdio) (*streams, error) {
 		}
 		r, w, err := os.Pipe()
 		if err != nil {
-			s.started()
-			s.wait()
+			s.wait(0)
 			return nil, fmt.Errorf("the container's output: %w", err)
 		}
 		s.files[i+1] = w
 		s.childEnds = append(s.childEnds, w)
+		s.outputs = append(s.outputs, r)
 		s.copying.Add(1)
 		go func() {
 			defer s.copying.Done()
 			_, _ = io.Copy(out, r)
-			r.Close()
 		}()
 	}
 	return s, nil
@@ -75,11 +82,24 @@ func (s *streams) started() {
 	s.childEnds = nil
 }
 
-// wait waits, once the container has ended, until its output is copied.
-func (s *streams) wait() {
+// wait, once the container has ended, lets its output be copied for at
+// most grace, then stops the copies.
+func (s *streams) wait(grace time.Duration) {
 	s.started()
 	if s.input != nil {
 		s.input.Close()
 	}
-	s.copying.Wait()
+	copied := make(chan struct{})
+	go func() {
+		s.copying.Wait()
+		close(copied)
+	}()
+	select {
+	case <-copied:
+	case <-time.After(grace):
+	}
+	for _, r := range s.outputs {
+		r.Close()
+	}
+	<-copied
 }

@@ -35,7 +35,9 @@ func foregroundTerminal(in io.Reader) (int, bool) {
 // group again after the container is done with it.
 func reclaimTerminal(fd int) {
 	// A process not in the foreground gets SIGTTOU for tcsetpgrp; it
-	// would stop crun.
+	// would stop crun. Ignored for that call only: a later container
+	// must not inherit it ignored.
 	signal.Ignore(unix.SIGTTOU)
+	defer signal.Reset(unix.SIGTTOU)
 	_ = unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, unix.Getpgrp())
 }
