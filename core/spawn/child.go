@@ -29,28 +29,29 @@ import (
 // scratch is memory the child writes to (its copy of it). Nothing in it
 // is a pointer.
 type scratch struct {
-	rec    record
-	ts     unix.Timespec
-	stx    unix.Statx_t
-	how    unix.OpenHow
-	poll   unix.PollFd
-	zero   unix.Timespec // a timeout of nothing
-	info   [128]byte     // siginfo_t, for rt_sigtimedwait
-	status int32         // wait4's
-	fdpath [32]byte      // /proc/self/fd/N
-	digits [20]byte      // N, backwards
-	path   [maxPath]byte // a path being created, as symlinks are followed
-	tmp    [maxPath]byte // the next such path
-	link   [maxPath]byte // a symlink's target
-	out    announcement
-	buf    [16 << 10]byte // a copy's data, when sendfile cannot
-	dents  [2048]byte     // /proc/self/fd's entries
-	action [4]uint64      // a struct sigaction
-	pgrp   int32
-	one    [1]byte
-	// approved is the length of the host path crun recorded last (see
-	// create).
-	approved int
+	// What every child touches first, together (the child's pages are
+	// copies that cost a fault each on first touch).
+	rec      record
+	how      unix.OpenHow
+	poll     unix.PollFd
+	zero     unix.Timespec // a timeout of nothing
+	ts       unix.Timespec
+	status   int32 // wait4's
+	pgrp     int32
+	one      [1]byte
+	approved int       // the length of the host path crun recorded last (see create)
+	action   [4]uint64 // a struct sigaction
+	fdpath   [32]byte  // /proc/self/fd/N
+	digits   [20]byte  // N, backwards
+	stx      unix.Statx_t
+	info     [128]byte  // siginfo_t, for rt_sigtimedwait
+	dents    [2048]byte // /proc/self/fd's entries
+	// Large buffers, each touched only by the steps that need it.
+	path [maxPath]byte // a path being created, as symlinks are followed
+	tmp  [maxPath]byte // the next such path
+	link [maxPath]byte // a symlink's target
+	out  announcement
+	buf  [16 << 10]byte // a copy's data, when sendfile cannot
 }
 
 // announcement is a record with a path after it: the two are written

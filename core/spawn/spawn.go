@@ -90,7 +90,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -234,14 +233,57 @@ func Compile(p *plan.Plan) (*Program, error) {
 			prog.candidates = append(prog.candidates, cstr(filepath.Join(d, name)))
 		}
 	}
-	var err error
-	if prog.argv, err = syscall.SlicePtrFromStrings(p.Command); err != nil {
-		return nil, fmt.Errorf("command: %w", err)
+	for _, list := range [][]string{p.Command, p.Env} {
+		for _, a := range list {
+			if strings.IndexByte(a, 0) >= 0 {
+				return nil, fmt.Errorf("the command or its environment has a NUL byte: %q", a)
+			}
+		}
 	}
-	if prog.envv, err = syscall.SlicePtrFromStrings(p.Env); err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
-	}
+	prog.pack()
 	return prog, nil
+}
+
+// pack moves every byte string the child reads into one allocation, in
+// the order the child reads them, and makes argv and envv point into it:
+// the child's memory is a copy whose every page costs a fault on first
+// touch, and small allocations lie scattered over many pages.
+func (p *Program) pack() {
+	var fields []*[]byte
+	for i := range p.steps {
+		s := &p.steps[i]
+		fields = append(fields, &s.path, &s.root, &s.rel, &s.source, &s.fstype, &s.data)
+	}
+	for i := range p.candidates {
+		fields = append(fields, &p.candidates[i])
+	}
+	size := 0
+	for _, f := range fields {
+		size += len(*f)
+	}
+	for _, list := range [][]string{p.plan.Command, p.plan.Env} {
+		for _, a := range list {
+			size += len(a) + 1
+		}
+	}
+	arena := make([]byte, 0, size)
+	for _, f := range fields {
+		if *f != nil {
+			start := len(arena)
+			arena = append(arena, *f...)
+			*f = arena[start:len(arena):len(arena)]
+		}
+	}
+	pointers := func(list []string) []*byte {
+		ptrs := make([]*byte, len(list)+1) // NULL-terminated
+		for i, a := range list {
+			start := len(arena)
+			arena = append(append(arena, a...), 0)
+			ptrs[i] = &arena[start]
+		}
+		return ptrs
+	}
+	p.argv, p.envv = pointers(p.plan.Command), pointers(p.plan.Env)
 }
 
 func compileStep(s spec.Step) (step, error) {
