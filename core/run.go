@@ -278,8 +278,19 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 		attr.Terminal = fd
 		r.terminal = fd
 	}
+	// Signals are handled from before the clone on: a step that hangs
+	// must not make crun deaf. (Started now, not once the pid is known:
+	// after the fork every page crun writes is copied, at a fault each.)
+	done := make(chan struct{})
+	defer close(done)
+	go r.handleSignals(done)
 	clonedAt := Monotonic()
 	c, err := r.start(attr, p.CloneIntoCgroup)
+	if err == nil {
+		r.mu.Lock()
+		r.pid = c.Pid
+		r.mu.Unlock()
+	}
 	streams.started()
 	if err != nil {
 		if r.terminal >= 0 {
@@ -290,12 +301,6 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 	}
 	defer c.Close()
 	proc := &childProc{pid: c.Pid}
-	// Signals are handled from the clone on (those that came meanwhile
-	// wait in the channel): a step that hangs must not make crun deaf.
-	r.pid = c.Pid
-	done := make(chan struct{})
-	defer close(done)
-	go r.handleSignals(done)
 	if r.trace {
 		TraceAt(r.log, startedAt, clonedAt, "cloned the container's first process (pid %d), which runs the steps itself", c.Pid)
 	}
@@ -529,6 +534,8 @@ func (r *parentRun) handleSignals(done <-chan struct{}) {
 		}
 		sysSig := sig.(syscall.Signal)
 		r.mu.Lock()
+		// pid is 0 until the clone returns: the setup has not started,
+		// and a signal is kept as during the setup.
 		pid, executing := r.pid, r.executing
 		if r.exited {
 			// It has exited (reaped or about to be): its pid may be
