@@ -118,6 +118,9 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	if r.program, err = spawn.Compile(s.Plan); err != nil {
 		return ExitCrunFailed, err
 	}
+	for _, note := range r.program.Notes {
+		r.tracef("%s", note)
+	}
 	// Pure planners are not needed any more; keep only the plugins with
 	// live hooks running while the container does.
 	s.stopPlugins(func(name string) bool { return len(s.descs[name].Hooks) == 0 })

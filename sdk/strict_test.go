@@ -25,13 +25,13 @@ func (s rawServer) Contribute(context.Context, *pb.CallRequest) (*pb.Payload, er
 
 func TestContributionWithAnUnknownStepKindIsRefused(t *testing.T) {
 	conn, _ := plugin.TestGRPCConn(t, func(s *grpc.Server) {
-		pb.RegisterPlannerServer(s, rawServer{answer: `{"steps":[{"phase":"restrict","seccomp":{"profile":"x"}}]}`})
+		pb.RegisterPlannerServer(s, rawServer{answer: `{"steps":[{"phase":"restrict","landlock":{"rules":"x"}}]}`})
 	})
 	defer conn.Close()
 	r := &Remote{client: pb.NewPlannerClient(conn)}
 	_, err := r.Contribute(context.Background(), "future", spec.ContributeRequest{})
 	if err == nil || !strings.Contains(err.Error(), `plugin "future": contribute: answer crun cannot read`) ||
-		!strings.Contains(err.Error(), `unknown field "seccomp"`) {
+		!strings.Contains(err.Error(), `unknown field "landlock"`) {
 		t.Fatalf("error %v; want the unknown step kind named", err)
 	}
 }

@@ -122,8 +122,55 @@ func DescribeStep(s spec.Step) string {
 			in = " in " + s.CopyFile.Root
 		}
 		return fmt.Sprintf("copy %s to %s%s (mode %04o)", s.CopyFile.Source, s.CopyFile.Target, in, s.CopyFile.Mode)
+	case s.Rlimit != nil:
+		return fmt.Sprintf("setrlimit %s %s:%s", s.Rlimit.Resource, limit(s.Rlimit.Soft), limit(s.Rlimit.Hard))
+	case s.SetUser != nil:
+		u := s.SetUser
+		groups := "none"
+		if len(u.Groups) > 0 {
+			groups = strings.Trim(fmt.Sprint(u.Groups), "[]")
+		}
+		return fmt.Sprintf("run as uid %d, gid %d, supplementary groups %s", u.UID, u.GID, groups)
+	case s.Capabilities != nil:
+		c := s.Capabilities
+		desc := fmt.Sprintf("capabilities: bounding %s; effective %s; permitted %s", capList(c.Bounding), capList(c.Effective), capList(c.Permitted))
+		if len(c.Inheritable) > 0 {
+			desc += "; inheritable " + capList(c.Inheritable)
+		}
+		if len(c.Ambient) > 0 {
+			desc += "; ambient " + capList(c.Ambient)
+		}
+		return desc
+	case s.NoNewPrivs != nil:
+		return "set no_new_privs"
+	case s.Seccomp != nil:
+		names := 0
+		for _, r := range s.Seccomp.Syscalls {
+			names += len(r.Names)
+		}
+		return fmt.Sprintf("load a seccomp filter: %s by default, %d rules naming %d system calls", s.Seccomp.DefaultAction, len(s.Seccomp.Syscalls), names)
 	}
 	return "(unknown step)"
+}
+
+// limit prints a resource limit, "unlimited" for RLIM_INFINITY.
+func limit(v uint64) string {
+	if v == ^uint64(0) {
+		return "unlimited"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+// capList prints a capability set as names without their CAP_ prefix.
+func capList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	short := make([]string, len(names))
+	for i, n := range names {
+		short[i] = strings.TrimPrefix(strings.ToUpper(n), "CAP_")
+	}
+	return strings.Join(short, ",")
 }
 
 // DescribeHostStep says what a host step does.

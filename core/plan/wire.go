@@ -37,6 +37,11 @@ const (
 	wirePivotRoot
 	wireCopyFile
 	wireJoinCgroup
+	wireRlimit
+	wireSetUser
+	wireCapabilities
+	wireNoNewPrivs
+	wireSeccomp
 )
 
 // Host step actions on the wire.
@@ -158,6 +163,55 @@ func (w *wireWriter) step(s Step) error {
 		n++
 		w.byte(wireJoinCgroup)
 		w.string(j.Path)
+	}
+	if r := s.Rlimit; r != nil {
+		n++
+		w.byte(wireRlimit)
+		w.string(r.Resource)
+		w.uint(r.Soft)
+		w.uint(r.Hard)
+	}
+	if u := s.SetUser; u != nil {
+		n++
+		w.byte(wireSetUser)
+		w.uint(uint64(u.UID))
+		w.uint(uint64(u.GID))
+		w.len(u.Groups == nil, len(u.Groups))
+		for _, g := range u.Groups {
+			w.uint(uint64(g))
+		}
+	}
+	if c := s.Capabilities; c != nil {
+		n++
+		w.byte(wireCapabilities)
+		for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+			w.strings(set)
+		}
+	}
+	if s.NoNewPrivs != nil {
+		n++
+		w.byte(wireNoNewPrivs)
+	}
+	if sc := s.Seccomp; sc != nil {
+		n++
+		w.byte(wireSeccomp)
+		w.string(sc.DefaultAction)
+		w.optionalUint(sc.DefaultErrno)
+		w.strings(sc.Architectures)
+		w.strings(sc.Flags)
+		w.len(sc.Syscalls == nil, len(sc.Syscalls))
+		for _, r := range sc.Syscalls {
+			w.strings(r.Names)
+			w.string(r.Action)
+			w.optionalUint(r.Errno)
+			w.len(r.Args == nil, len(r.Args))
+			for _, a := range r.Args {
+				w.uint(uint64(a.Index))
+				w.uint(a.Value)
+				w.uint(a.ValueTwo)
+				w.string(a.Op)
+			}
+		}
 	}
 	if n != 1 {
 		return fmt.Errorf("%d actions, want exactly one", n)
@@ -294,6 +348,24 @@ func (r *wireReader) step(s *Step, i int) {
 		s.CopyFile = &spec.CopyFile{Source: r.string(), Target: r.string(), Root: r.string(), Mode: r.uint32()}
 	case wireJoinCgroup:
 		s.JoinCgroup = &spec.JoinCgroup{Path: r.string()}
+	case wireRlimit:
+		s.Rlimit = &spec.Rlimit{Resource: r.string(), Soft: r.uint(), Hard: r.uint()}
+	case wireSetUser:
+		u := &spec.SetUser{UID: r.uint32(), GID: r.uint32()}
+		if n, ok := r.len(1); ok {
+			u.Groups = make([]uint32, n)
+			for i := range u.Groups {
+				u.Groups[i] = r.uint32()
+			}
+		}
+		s.SetUser = u
+	case wireCapabilities:
+		s.Capabilities = &spec.Capabilities{Bounding: r.strings(), Effective: r.strings(), Permitted: r.strings(),
+			Inheritable: r.strings(), Ambient: r.strings()}
+	case wireNoNewPrivs:
+		s.NoNewPrivs = &spec.NoNewPrivs{}
+	case wireSeccomp:
+		s.Seccomp = r.seccomp()
 	default:
 		r.fail(fmt.Errorf("step %d: unknown action %d", i+1, kind))
 	}
@@ -323,7 +395,34 @@ func (r *wireReader) hostStep(h *HostStep, i int) {
 	}
 }
 
+func (r *wireReader) seccomp() *spec.Seccomp {
+	sc := &spec.Seccomp{DefaultAction: r.string(), DefaultErrno: r.optionalUint32(), Architectures: r.strings(), Flags: r.strings()}
+	if n, ok := r.len(3); ok {
+		sc.Syscalls = make([]spec.SeccompRule, n)
+		for i := range sc.Syscalls {
+			rule := &sc.Syscalls[i]
+			rule.Names, rule.Action, rule.Errno = r.strings(), r.string(), r.optionalUint32()
+			if n, ok := r.len(4); ok {
+				rule.Args = make([]spec.SeccompArg, n)
+				for j := range rule.Args {
+					rule.Args[j] = spec.SeccompArg{Index: uint(r.uint()), Value: r.uint(), ValueTwo: r.uint(), Op: r.string()}
+				}
+			}
+		}
+	}
+	return sc
+}
+
 type wireWriter struct{ buf []byte }
+
+// optionalUint writes a number that may be absent: 0 for none, v+1.
+func (w *wireWriter) optionalUint(v *uint32) {
+	if v == nil {
+		w.uint(0)
+	} else {
+		w.uint(uint64(*v) + 1)
+	}
+}
 
 func (w *wireWriter) uint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
 func (w *wireWriter) byte(b byte)   { w.buf = append(w.buf, b) }
@@ -421,6 +520,20 @@ func (r *wireReader) uint32() uint32 {
 		return 0
 	}
 	return uint32(v)
+}
+
+// optionalUint32 reads what optionalUint wrote.
+func (r *wireReader) optionalUint32() *uint32 {
+	v := r.uint()
+	if v == 0 || r.err != nil {
+		return nil
+	}
+	if v-1 > math.MaxUint32 {
+		r.fail(fmt.Errorf("%d does not fit 32 bits", v-1))
+		return nil
+	}
+	n := uint32(v - 1)
+	return &n
 }
 
 func (r *wireReader) string() string {

@@ -44,8 +44,11 @@ type scratch struct {
 	fdpath   [32]byte  // /proc/self/fd/N
 	digits   [20]byte  // N, backwards
 	stx      unix.Statx_t
-	info     [128]byte  // siginfo_t, for rt_sigtimedwait
-	dents    [2048]byte // /proc/self/fd's entries
+	info     [128]byte // siginfo_t, for rt_sigtimedwait
+	// The process's capabilities, as capget reads them.
+	capHeader unix.CapUserHeader
+	capData   [2]unix.CapUserData
+	dents     [2048]byte // /proc/self/fd's entries
 	// Large buffers, each touched only by the steps that need it.
 	path [maxPath]byte // a path being created, as symlinks are followed
 	tmp  [maxPath]byte // the next such path
@@ -262,9 +265,20 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 			st, e = joinCgroup(s)
 		case opCopyFile:
 			st, e = l.copyFile(s, rootFD, copyFrom)
+		case opRlimit:
+			_, _, e = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(s.resource), uintptr(unsafe.Pointer(&s.rlim)), 0, 0, 0)
+		case opSetUser:
+			st, e = setUser(s)
+		case opCapabilities:
+			st, e, arg = setCapabilities(s.caps, sc)
+		case opNoNewPrivs:
+			_, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
+		case opSeccomp:
+			_, _, e = syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, s.seccomp.flags,
+				uintptr(unsafe.Pointer(&s.seccomp.fprog)), 0, 0, 0)
 		}
 		if e != 0 {
-			l.fail(s.index, st, e, 0)
+			l.fail(s.index, st, e, arg)
 		}
 		if s.root != nil {
 			syscall.RawSyscall6(syscall.SYS_CLOSE, rootFD, 0, 0, 0, 0, 0)
@@ -842,6 +856,74 @@ func (l *launch) copyFile(s *step, rootFD, in uintptr) (stage, syscall.Errno) {
 		e = ce
 	}
 	return stCopy, e
+}
+
+// setUser changes the process's user and groups, keeping its permitted
+// capabilities across the change (a Capabilities step after it decides
+// which stay effective).
+//
+//go:nosplit
+//go:norace
+func setUser(s *step) (stage, syscall.Errno) {
+	groups := uintptr(0)
+	if len(s.groups) > 0 {
+		groups = uintptr(unsafe.Pointer(&s.groups[0]))
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETGROUPS, uintptr(len(s.groups)), groups, 0, 0, 0, 0); e != 0 {
+		return stSetgroups, e
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETRESGID, s.gid, s.gid, s.gid, 0, 0, 0); e != 0 {
+		return stSetgid, e
+	}
+	if s.uid != 0 {
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_KEEPCAPS, 1, 0, 0, 0, 0); e != 0 {
+			return stKeepcaps, e
+		}
+	}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SETRESUID, s.uid, s.uid, s.uid, 0, 0, 0)
+	return stSetuid, e
+}
+
+// setCapabilities cuts the bounding set, sets the effective, permitted
+// and inheritable sets, and makes the ambient set exactly the one asked
+// for, in that order: dropping from the bounding set needs CAP_SETPCAP,
+// which the new sets may not hold. It returns the capability that
+// failed, as arg.
+//
+//go:nosplit
+//go:norace
+func setCapabilities(c *capabilities, sc *scratch) (stage, syscall.Errno, uint32) {
+	// After a user change (keepcaps) the permitted set is whole but the
+	// effective one empty: make it whole again, for CAP_SETPCAP.
+	sc.capHeader = c.header
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&sc.capHeader)), uintptr(unsafe.Pointer(&sc.capData[0])), 0, 0, 0, 0); e != 0 {
+		return stCapset, e, 0
+	}
+	sc.capData[0].Effective, sc.capData[1].Effective = sc.capData[0].Permitted, sc.capData[1].Permitted
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&sc.capHeader)), uintptr(unsafe.Pointer(&sc.capData[0])), 0, 0, 0, 0); e != 0 {
+		return stCapset, e, 0
+	}
+	for cp := uintptr(0); cp <= c.lastCap; cp++ {
+		if c.bounding&(1<<cp) == 0 {
+			if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, cp, 0, 0, 0, 0); e != 0 {
+				return stCapBound, e, uint32(cp)
+			}
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&c.header)), uintptr(unsafe.Pointer(&c.data[0])), 0, 0, 0, 0); e != 0 {
+		return stCapset, e, 0
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0); e != 0 && c.ambient != 0 {
+		return stAmbient, e, 0
+	}
+	for cp := uintptr(0); cp <= c.lastCap; cp++ {
+		if c.ambient&(1<<cp) != 0 {
+			if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, cp, 0, 0, 0); e != 0 {
+				return stAmbient, e, uint32(cp)
+			}
+		}
+	}
+	return stStep, 0, 0
 }
 
 // forkCommand forks the command's process, for crun's init to stay as

@@ -263,6 +263,61 @@ func TestEveryStepKind(t *testing.T) {
 			steps: []spec.Step{{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: filepath.Join(dir, "secret"),
 				Root: root, Target: "/file/token", Mode: 0o600}}},
 			step: 2, code: ExitCrunFailed, err: "not a directory"},
+
+		// rlimit
+		{name: "rlimit",
+			steps:   []spec.Step{{Phase: spec.PhaseRestrict, Rlimit: &spec.Rlimit{Resource: "NOFILE", Soft: 100, Hard: 200}}},
+			command: "ulimit -n; ulimit -Hn", stdout: "100\n200\n"},
+		{name: "rlimit: EPERM raising a hard limit in a user namespace",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, Rlimit: &spec.Rlimit{Resource: "RLIMIT_NOFILE", Soft: 1, Hard: hardNofile(t) + 1}}},
+			plan:  onlyUserNamespace, step: 1, code: ExitCrunFailed, err: "setrlimit: operation not permitted"},
+
+		// set_user
+		{name: "set_user",
+			steps:   []spec.Step{{Phase: spec.PhaseRestrict, SetUser: &spec.SetUser{UID: 1000, GID: 1001, Groups: []uint32{10, 20}}}},
+			command: "grep -E '^(Uid|Gid|Groups)' /proc/self/status | tr -s '\t ' ' '",
+			stdout:  "Uid: 1000 1000 1000 1000\nGid: 1001 1001 1001 1001\nGroups: 10 20 \n"},
+		{name: "set_user: EPERM for an unmapped user in a user namespace",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, SetUser: &spec.SetUser{UID: 1000, GID: 1000}}},
+			plan:  onlyUserNamespace, step: 1, code: ExitCrunFailed, err: "setgroups []: operation not permitted"},
+
+		// capabilities
+		{name: "capabilities, kept across a user change",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, SetUser: &spec.SetUser{UID: 1000, GID: 1000}},
+				{Phase: spec.PhaseRestrict, Capabilities: &spec.Capabilities{Bounding: []string{"CHOWN", "KILL"},
+					Effective: []string{"CHOWN", "KILL"}, Permitted: []string{"CHOWN", "KILL"}, Inheritable: []string{"KILL"}, Ambient: []string{"KILL"}}}},
+			// After the exec, a user other than root keeps its ambient set.
+			command: "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | tr -s '\t ' ' '",
+			stdout:  "CapInh: 0000000000000020\nCapPrm: 0000000000000020\nCapEff: 0000000000000020\nCapBnd: 0000000000000021\nCapAmb: 0000000000000020\n"},
+		{name: "capabilities: EPERM once CAP_SETPCAP is gone",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, Capabilities: &spec.Capabilities{Bounding: []string{"CHOWN"},
+				Effective: []string{"CHOWN"}, Permitted: []string{"CHOWN"}}},
+				{Phase: spec.PhaseRestrict, Capabilities: &spec.Capabilities{Bounding: []string{"CHOWN"},
+					Effective: []string{"CHOWN"}, Permitted: []string{"CHOWN"}}}},
+			step: 3, code: ExitCrunFailed, err: "drop CAP_DAC_OVERRIDE from the bounding set: operation not permitted"},
+
+		// no_new_privs
+		{name: "no_new_privs",
+			steps:   []spec.Step{{Phase: spec.PhaseRestrict, NoNewPrivs: &spec.NoNewPrivs{}}},
+			command: "grep NoNewPrivs /proc/self/status | tr -s '\t ' ' '", stdout: "NoNewPrivs: 1\n"},
+
+		// seccomp
+		{name: "seccomp",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, Seccomp: &spec.Seccomp{DefaultAction: "SCMP_ACT_ALLOW",
+				Syscalls: []spec.SeccompRule{{Names: []string{"mkdir", "mkdirat"}, Action: "SCMP_ACT_ERRNO"},
+					{Names: []string{"getpriority"}, Action: "SCMP_ACT_ERRNO", Errno: uint32p(uint32(syscall.ENOSYS))}}}}},
+			command: "grep Seccomp: /proc/self/status | tr -s '\t ' ' '; mkdir " + dir + "/no 2>&1 | grep -o 'not permitted'; nice 2>&1 | grep -o 'not implemented'",
+			stdout:  "Seccomp: 2\nnot permitted\nnot implemented\n",
+			check: func(t *testing.T) {
+				if _, err := os.Stat(filepath.Join(dir, "no")); err == nil {
+					t.Error("the filter let mkdir through")
+				}
+			}},
+		{name: "seccomp: EACCES without no_new_privs once CAP_SYS_ADMIN is gone",
+			steps: []spec.Step{{Phase: spec.PhaseRestrict, Capabilities: &spec.Capabilities{Bounding: []string{"CHOWN"},
+				Effective: []string{"CHOWN"}, Permitted: []string{"CHOWN"}}},
+				{Phase: spec.PhaseRestrict, Seccomp: &spec.Seccomp{DefaultAction: "SCMP_ACT_ALLOW"}}},
+			step: 3, code: ExitCrunFailed, err: "permission denied (without no_new_privs, the filter must come before the capabilities are dropped)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if strings.HasPrefix(c.name, "join_cgroup (") && cgroup == "" {
@@ -695,6 +750,15 @@ func TestPathTooLong(t *testing.T) {
 		t.Errorf("failure %+v", r.failure)
 	}
 }
+
+// hardNofile is this process's hard limit on open files.
+func hardNofile(t *testing.T) uint64 {
+	var lim syscall.Rlimit
+	must(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	return lim.Max
+}
+
+func uint32p(v uint32) *uint32 { return &v }
 
 func must(t *testing.T, err error) {
 	t.Helper()

@@ -168,6 +168,34 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 		return fmt.Errorf("copy %s to %s: %w", str(s.source), target, errno)
 	case stChmod:
 		return &os.PathError{Op: "chmod", Path: target, Err: errno}
+	case stSetgroups:
+		return fmt.Errorf("setgroups %v: %w", s.groups, errno)
+	case stSetgid:
+		return fmt.Errorf("setresgid %d: %w", s.gid, errno)
+	case stKeepcaps:
+		return fmt.Errorf("prctl(PR_SET_KEEPCAPS): %w", errno)
+	case stSetuid:
+		return fmt.Errorf("setresuid %d: %w", s.uid, errno)
+	case stCapBound:
+		return fmt.Errorf("drop %s from the bounding set: %w", capNames(1<<arg), errno)
+	case stCapset:
+		return fmt.Errorf("capset: %w", errno)
+	case stAmbient:
+		if arg == 0 {
+			return fmt.Errorf("clear the ambient set: %w", errno)
+		}
+		return fmt.Errorf("raise %s in the ambient set: %w", capNames(1<<arg), errno)
+	}
+	switch s.op {
+	case opSeccomp:
+		if errno == unix.EACCES {
+			return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w (without no_new_privs, the filter must come before the capabilities are dropped)", errno)
+		}
+		return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w", errno)
+	case opRlimit:
+		return fmt.Errorf("setrlimit: %w", errno)
+	case opNoNewPrivs:
+		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", errno)
 	}
 	switch s.op {
 	case opSymlink:

@@ -65,6 +65,13 @@ const (
 	stOpenTarget              // copy: open the target
 	stCopy                    // copy: the data
 	stChmod                   // copy: the target's mode
+	stSetgroups               // set_user: the supplementary groups
+	stSetgid                  // set_user: the group
+	stKeepcaps                // set_user: keep the capabilities across the change
+	stSetuid                  // set_user: the user
+	stCapBound                // capabilities: drop from the bounding set (Arg: which)
+	stCapset                  // capabilities: the effective, permitted and inheritable sets
+	stAmbient                 // capabilities: the ambient set (Arg: which)
 	stTerminal                // hand the terminal to the child
 	stPdeathsig               // ask to be killed with crun
 	stNofile                  // set RLIMIT_NOFILE

@@ -112,6 +112,9 @@ type Program struct {
 	// announces: some step waits for crun's acknowledgement (a mount or
 	// mount point on the host that crun records first).
 	announces bool
+	// Notes are what Compile left out or changed, step by step, for
+	// --trace.
+	Notes []string
 }
 
 // opcode is what a compiled step does.
@@ -127,6 +130,11 @@ const (
 	opPivotRoot
 	opJoinCgroup
 	opCopyFile
+	opRlimit
+	opSetUser
+	opCapabilities
+	opNoNewPrivs
+	opSeccomp
 )
 
 // createKind says how a missing mount target is made.
@@ -164,6 +172,15 @@ type step struct {
 	// announceCreate: crun records each mount point made, before it
 	// exists (it is in the host's tree).
 	announceCreate bool
+
+	// The restrict phase's: a resource and its limits; a user; the
+	// capability sets; a seccomp program.
+	resource int
+	rlim     unix.Rlimit
+	uid, gid uintptr
+	groups   []uint32
+	caps     *capabilities
+	seccomp  *seccompProgram
 }
 
 // maxPath is PATH_MAX, with its NUL: the size of the child's buffers.
@@ -208,6 +225,11 @@ func Compile(p *plan.Plan) (*Program, error) {
 			return nil, fmt.Errorf("plugin %q: step %d (%s): %w", s.Plugin, i+1, plan.DescribeStep(s.Step), err)
 		}
 		st.index = uint32(i + 1)
+		if st.seccomp != nil {
+			for _, w := range st.seccomp.warnings {
+				prog.Notes = append(prog.Notes, fmt.Sprintf("step %d (%s): %s", i+1, s.Plugin, w))
+			}
+		}
 		if m := s.Mount; m != nil {
 			st.announceMount = hostMounts && m.AddsMount()
 			// A mount point made in the host's tree is a leftover
@@ -317,6 +339,19 @@ func compileStep(s spec.Step) (step, error) {
 		}
 		return step{op: opCopyFile, source: cstr(c.Source), root: cstr(filepath.Clean(root)),
 			rel: cstr(relative(c.Target)), mode: c.Mode & 0o777}, nil
+	case s.Rlimit != nil:
+		return compileRlimit(s.Rlimit)
+	case s.SetUser != nil:
+		u := s.SetUser
+		return step{op: opSetUser, uid: uintptr(u.UID), gid: uintptr(u.GID), groups: append([]uint32{}, u.Groups...)}, nil
+	case s.Capabilities != nil:
+		c, err := compileCapabilities(s.Capabilities)
+		return step{op: opCapabilities, caps: c}, err
+	case s.NoNewPrivs != nil:
+		return step{op: opNoNewPrivs}, nil
+	case s.Seccomp != nil:
+		sp, err := compileSeccomp(s.Seccomp)
+		return step{op: opSeccomp, seccomp: sp}, err
 	}
 	return step{}, errors.New("unknown step kind: this crun cannot carry it out")
 }

@@ -7,10 +7,13 @@ package builtin
 import (
 	"context"
 
+	"github.com/crun-project/crun/plugins/caps"
 	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/plugins/chroot"
 	"github.com/crun-project/crun/plugins/mnt"
+	"github.com/crun-project/crun/plugins/nnp"
 	"github.com/crun-project/crun/plugins/pid"
+	"github.com/crun-project/crun/plugins/seccomp"
 	"github.com/crun-project/crun/plugins/uts"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -25,7 +28,8 @@ type Plugin interface {
 // Plugins returns every built-in plugin, in the order crun plugins shows
 // them.
 func Plugins() []Plugin {
-	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{}}
+	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{},
+		caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}}
 }
 
 // Names lists the built-in plugins' names, in the same order.

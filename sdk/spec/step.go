@@ -69,6 +69,99 @@ type Step struct {
 	PivotRoot   *PivotRoot   `json:"pivot_root,omitempty"`
 	CopyFile    *CopyFile    `json:"copy_file,omitempty"`
 	JoinCgroup  *JoinCgroup  `json:"join_cgroup,omitempty"`
+
+	// What restricts the process itself; put them in the restrict phase.
+	Rlimit       *Rlimit       `json:"rlimit,omitempty"`
+	SetUser      *SetUser      `json:"set_user,omitempty"`
+	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	NoNewPrivs   *NoNewPrivs   `json:"no_new_privs,omitempty"`
+	Seccomp      *Seccomp      `json:"seccomp,omitempty"`
+}
+
+// Rlimit is setrlimit(2) of one resource, by the name prlimit(1) and the
+// OCI runtime spec use: RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE...
+// (the RLIMIT_ prefix may be left out). It comes before the steps of
+// the restrict phase that change the user (RLIMIT_NPROC counts the new
+// user's processes).
+type Rlimit struct {
+	Resource string `json:"resource"`
+	Soft     uint64 `json:"soft"`
+	Hard     uint64 `json:"hard"`
+}
+
+// SetUser makes the process run as UID and GID, with exactly the
+// supplementary groups Groups (none when empty): setgroups, setresgid,
+// setresuid. The capabilities of the process survive the change (its
+// permitted set: keepcaps) so that a Capabilities step after it decides
+// which stay; without one, a user other than root has none left.
+type SetUser struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+}
+
+// Capabilities sets the process's capability sets, by name (CAP_CHOWN,
+// or CHOWN: the prefix is optional; "ALL" is every capability the kernel
+// has). The bounding set is cut to Bounding first, then the effective,
+// permitted and inheritable sets are set, then the ambient set is made
+// exactly Ambient (each must be permitted and inheritable too). A name
+// the kernel does not have is left out of every set (crun plan warns).
+type Capabilities struct {
+	Bounding    []string `json:"bounding"`
+	Effective   []string `json:"effective"`
+	Permitted   []string `json:"permitted"`
+	Inheritable []string `json:"inheritable,omitempty"`
+	Ambient     []string `json:"ambient,omitempty"`
+}
+
+// NoNewPrivs sets the process's no_new_privs bit (prctl
+// PR_SET_NO_NEW_PRIVS): execve can no longer grant privileges, through
+// set-user-ID files or file capabilities, to it or its children.
+type NoNewPrivs struct{}
+
+// Seccomp loads a system call filter, in the form of the OCI runtime
+// spec's linux.seccomp (what Docker's and podman's profiles compile to).
+// crun compiles it to BPF before the clone, for this machine's
+// architectures; a system call this machine does not have is left out
+// with a warning, as runc does. Load it before the steps that drop the
+// privilege to load a filter (capabilities, a user change), unless a
+// NoNewPrivs step comes first: the filter then also applies to those
+// steps' own system calls, which it must allow.
+type Seccomp struct {
+	// DefaultAction applies to the system calls no rule names:
+	// SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD (or
+	// SCMP_ACT_KILL), SCMP_ACT_TRAP, SCMP_ACT_LOG or SCMP_ACT_ALLOW.
+	DefaultAction string `json:"default_action"`
+	// DefaultErrno is the errno of an SCMP_ACT_ERRNO default (EPERM when
+	// unset).
+	DefaultErrno *uint32 `json:"default_errno,omitempty"`
+	// Architectures the filter admits, SCMP_ARCH_X86_64 and so on; system
+	// calls of any other are killed. Empty: the machine's own only.
+	Architectures []string `json:"architectures,omitempty"`
+	// Flags for seccomp(2): SECCOMP_FILTER_FLAG_LOG,
+	// SECCOMP_FILTER_FLAG_SPEC_ALLOW.
+	Flags    []string      `json:"flags,omitempty"`
+	Syscalls []SeccompRule `json:"syscalls,omitempty"`
+}
+
+// SeccompRule gives Action to the system calls Names, when every one of
+// Args holds (a call several rules name takes the first that holds).
+type SeccompRule struct {
+	Names  []string `json:"names"`
+	Action string   `json:"action"`
+	// Errno is the errno of SCMP_ACT_ERRNO (EPERM when unset).
+	Errno *uint32      `json:"errno,omitempty"`
+	Args  []SeccompArg `json:"args,omitempty"`
+}
+
+// SeccompArg compares argument Index (0-5) with Value: Op is
+// SCMP_CMP_EQ, SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_GT,
+// SCMP_CMP_GE, or SCMP_CMP_MASKED_EQ (argument & Value == ValueTwo).
+type SeccompArg struct {
+	Index    uint   `json:"index"`
+	Value    uint64 `json:"value"`
+	ValueTwo uint64 `json:"value_two,omitempty"`
+	Op       string `json:"op"`
 }
 
 // JoinCgroup moves crun's init into a cgroup v1 cgroup by writing "0" to

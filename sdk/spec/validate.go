@@ -26,7 +26,34 @@ func (s Step) Action() (string, error) {
 		"pivot_root":  s.PivotRoot != nil,
 		"copy_file":   s.CopyFile != nil,
 		"join_cgroup": s.JoinCgroup != nil,
+
+		"rlimit":       s.Rlimit != nil,
+		"set_user":     s.SetUser != nil,
+		"capabilities": s.Capabilities != nil,
+		"no_new_privs": s.NoNewPrivs != nil,
+		"seccomp":      s.Seccomp != nil,
 	})
+}
+
+// RlimitNames are the resources a Rlimit step may name (setrlimit(2)).
+var RlimitNames = []string{
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+	"RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
+	"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+	"RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+}
+
+// RlimitName returns the canonical name (RLIMIT_NOFILE) of a resource
+// named with or without its RLIMIT_ prefix, in any case.
+func RlimitName(name string) (string, error) {
+	want := strings.ToUpper(name)
+	if !strings.HasPrefix(want, "RLIMIT_") {
+		want = "RLIMIT_" + want
+	}
+	if !contains(RlimitNames, want) {
+		return "", fmt.Errorf("unknown resource %q (known: %s)", name, strings.Join(RlimitNames, ", "))
+	}
+	return want, nil
 }
 
 // Action names the single action a host step carries.
@@ -121,6 +148,33 @@ func (s Step) Validate() error {
 		return absolute("pivot_root", s.PivotRoot.Path)
 	case s.JoinCgroup != nil:
 		return absolute("join_cgroup", s.JoinCgroup.Path)
+	case s.Rlimit != nil:
+		if _, err := RlimitName(s.Rlimit.Resource); err != nil {
+			return fmt.Errorf("rlimit: %w", err)
+		}
+		if s.Rlimit.Soft > s.Rlimit.Hard {
+			return fmt.Errorf("rlimit %s: soft limit %d above the hard limit %d", s.Rlimit.Resource, s.Rlimit.Soft, s.Rlimit.Hard)
+		}
+	case s.Capabilities != nil:
+		c := s.Capabilities
+		for _, set := range []struct {
+			name  string
+			names []string
+		}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted},
+			{"inheritable", c.Inheritable}, {"ambient", c.Ambient}} {
+			if err := checkCapabilities(set.name, set.names); err != nil {
+				return err
+			}
+		}
+	case s.Seccomp != nil:
+		if s.Seccomp.DefaultAction == "" {
+			return fmt.Errorf("seccomp: no default action")
+		}
+		for i, r := range s.Seccomp.Syscalls {
+			if len(r.Names) == 0 || r.Action == "" {
+				return fmt.Errorf("seccomp rule %d: names and an action are needed", i+1)
+			}
+		}
 	case s.CopyFile != nil:
 		if err := absolute("copy_file source", s.CopyFile.Source); err != nil {
 			return err
