@@ -1,8 +1,13 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRestrictionsStopRoot: each attempt of root in the container
@@ -18,6 +23,8 @@ func TestRestrictionsStopRoot(t *testing.T) {
 		plugin  string // the one that stops the attempt
 		attempt string
 	}{
+		// (chroot.nodev=false: nodev would stop the read on its own;
+		// TestDeviceNodesStayClosed shows that.)
 		{"mknod a host device and read it (the kernel's log: /dev/kmsg, c 1 11)", "", "caps",
 			"mknod /dev/kmsg2 c 1 11 && head -c 1 /dev/kmsg2 >/dev/null"},
 		{"mount a file system", "", "caps", "mount -t tmpfs none /mnt"},
@@ -32,11 +39,11 @@ func TestRestrictionsStopRoot(t *testing.T) {
 			if c.with != "" {
 				plugins += "," + c.with
 			}
-			open := crun(t, "--plugins", plugins, "--rootfs", root, "run", "/bin/sh", "-c", c.attempt)
+			open := crun(t, "--plugins", plugins, "-o", "chroot.nodev=false", "--rootfs", root, "run", "/bin/sh", "-c", c.attempt)
 			if open.code != 0 {
 				t.Errorf("without %s the attempt fails already: exit %d, %q", c.plugin, open.code, open.stderr)
 			}
-			closed := crun(t, "--plugins", plugins+","+c.plugin, "--rootfs", root, "run", "/bin/sh", "-c", c.attempt)
+			closed := crun(t, "--plugins", plugins+","+c.plugin, "-o", "chroot.nodev=false", "--rootfs", root, "run", "/bin/sh", "-c", c.attempt)
 			denied := strings.ToLower(closed.stderr)
 			if closed.code == 0 || !strings.Contains(denied, "not permitted") && !strings.Contains(denied, "permission denied") {
 				t.Errorf("with %s: exit %d, stdout %q, stderr %q; want it refused", c.plugin, closed.code, closed.stdout, closed.stderr)
@@ -87,4 +94,72 @@ func TestRestrictionsBadInput(t *testing.T) {
 		}
 	}
 	assertNothingLeft(t, before)
+}
+
+// TestMaskStopsTheKernelEscapes: /proc/sys is read-only with the mask
+// plugin (writing core_pattern makes the kernel run a program of the
+// writer's choosing, as root, on the host), /proc/sysrq-trigger too, and
+// /proc/kcore is hidden where the kernel has it. The write without mask
+// puts core_pattern's own value back: the host is left as it was.
+func TestMaskStopsTheKernelEscapes(t *testing.T) {
+	root := testRootfs(t)
+	attempts := map[string]string{
+		"core_pattern": `v=$(cat /proc/sys/kernel/core_pattern) && echo "$v" > /proc/sys/kernel/core_pattern`,
+		"kcore":        `head -c 1 /proc/kcore >/dev/null`,
+	}
+	for name, attempt := range attempts {
+		if name == "kcore" {
+			if _, err := os.Stat("/proc/kcore"); err != nil {
+				t.Log("no /proc/kcore on this kernel: that attempt is skipped")
+				continue
+			}
+		}
+		before := snapshot(t)
+		open := crun(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", root, "run", "/bin/sh", "-c", attempt)
+		if open.code != 0 {
+			t.Errorf("%s without mask fails already: exit %d, %q", name, open.code, open.stderr)
+		}
+		closed := crun(t, "--plugins", "uts,pid,mnt,chroot,mask", "--rootfs", root, "run", "/bin/sh", "-c", attempt)
+		if closed.code == 0 {
+			t.Errorf("%s with mask: it worked (stdout %q)", name, closed.stdout)
+		}
+		assertNothingLeft(t, before)
+	}
+	r := crun(t, "--plugins", "uts,pid,mnt,chroot,mask", "--rootfs", root, "run", "/bin/sh", "-c",
+		`cat /proc/keys | wc -l; ls -A /proc/acpi | wc -l; echo x > /proc/sysrq-trigger || echo refused`)
+	if r.code != 0 || r.stdout != "0\n0\nrefused\n" {
+		t.Errorf("keys, acpi, sysrq-trigger: exit %d, %q, %q", r.code, r.stdout, r.stderr)
+	}
+	// Its steps would hide the host's paths without a mount namespace.
+	r = crun(t, "--plugins", "uts,pid,mask", "run", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, `"mask"`) || !strings.Contains(r.stderr, "mnt") {
+		t.Errorf("mask without mnt: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestDeviceNodesStayClosed: a device node the container brings does not
+// open, whether its rootfs holds it or it makes one (with CAP_MKNOD
+// given back): nodev on the rootfs and on its tmpfs mounts. The devices
+// crun binds into /dev work.
+func TestDeviceNodesStayClosed(t *testing.T) {
+	requireRoot(t)
+	root := filepath.Join(t.TempDir(), "rootfs")
+	if out, err := exec.Command(crunBin, "rootfs", "create", root).CombinedOutput(); err != nil {
+		t.Fatalf("rootfs create: %v: %s", err, out)
+	}
+	if err := unix.Mknod(filepath.Join(root, "kmsg"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 11))); err != nil {
+		t.Fatal(err)
+	}
+	read := "head -c 1 /kmsg >/dev/null && echo read"
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "-o", "chroot.nodev=false", "--rootfs", root, "run", "/bin/sh", "-c", read); r.stdout != "read\n" {
+		t.Errorf("chroot.nodev=false: the node in the rootfs does not open: %q %q", r.stdout, r.stderr)
+	}
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", root, "run", "/bin/sh", "-c", read); r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("the rootfs's node opened: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	made := "mknod /dev/k c 1 11 && { head -c 1 /dev/k >/dev/null && echo read; echo x > /dev/null && echo null-works; }"
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot,caps", "-o", "caps.add=MKNOD", "--rootfs", root, "run", "/bin/sh", "-c", made); r.stdout != "null-works\n" ||
+		!strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("a node made in /dev: %q %q", r.stdout, r.stderr)
+	}
 }

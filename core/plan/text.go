@@ -122,6 +122,11 @@ func DescribeStep(s spec.Step) string {
 			in = " in " + s.CopyFile.Root
 		}
 		return fmt.Sprintf("copy %s to %s%s (mode %04o)", s.CopyFile.Source, s.CopyFile.Target, in, s.CopyFile.Mode)
+	case s.Mask != nil:
+		if s.Mask.ReadOnly {
+			return fmt.Sprintf("make %s read-only, if it exists", s.Mask.Path)
+		}
+		return fmt.Sprintf("hide %s, if it exists (a file under /dev/null, a directory under an empty tmpfs)", s.Mask.Path)
 	case s.Rlimit != nil:
 		return fmt.Sprintf("setrlimit %s %s:%s", s.Rlimit.Resource, limit(s.Rlimit.Soft), limit(s.Rlimit.Hard))
 	case s.SetUser != nil:

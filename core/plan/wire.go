@@ -42,6 +42,7 @@ const (
 	wireCapabilities
 	wireNoNewPrivs
 	wireSeccomp
+	wireMask
 )
 
 // Host step actions on the wire.
@@ -163,6 +164,12 @@ func (w *wireWriter) step(s Step) error {
 		n++
 		w.byte(wireJoinCgroup)
 		w.string(j.Path)
+	}
+	if m := s.Mask; m != nil {
+		n++
+		w.byte(wireMask)
+		w.string(m.Path)
+		w.bool(m.ReadOnly)
 	}
 	if r := s.Rlimit; r != nil {
 		n++
@@ -348,6 +355,8 @@ func (r *wireReader) step(s *Step, i int) {
 		s.CopyFile = &spec.CopyFile{Source: r.string(), Target: r.string(), Root: r.string(), Mode: r.uint32()}
 	case wireJoinCgroup:
 		s.JoinCgroup = &spec.JoinCgroup{Path: r.string()}
+	case wireMask:
+		s.Mask = &spec.Mask{Path: r.string(), ReadOnly: r.bool()}
 	case wireRlimit:
 		s.Rlimit = &spec.Rlimit{Resource: r.string(), Soft: r.uint(), Hard: r.uint()}
 	case wireSetUser:

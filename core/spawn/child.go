@@ -42,8 +42,10 @@ type scratch struct {
 	approved int       // the length of the host path crun recorded last (see create)
 	action   [4]uint64 // a struct sigaction
 	fdpath   [32]byte  // /proc/self/fd/N
+	fdpath2  [32]byte  // another
 	digits   [20]byte  // N, backwards
 	stx      unix.Statx_t
+	statfs   unix.Statfs_t
 	info     [128]byte // siginfo_t, for rt_sigtimedwait
 	// The process's capabilities, as capget reads them.
 	capHeader unix.CapUserHeader
@@ -265,6 +267,8 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 			st, e = joinCgroup(s)
 		case opCopyFile:
 			st, e = l.copyFile(s, rootFD, copyFrom)
+		case opMask:
+			st, e = l.mask(s, rootFD)
 		case opRlimit:
 			_, _, e = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(s.resource), uintptr(unsafe.Pointer(&s.rlim)), 0, 0, 0)
 		case opSetUser:
@@ -718,8 +722,14 @@ func (l *launch) followLink(i, j int, sep byte, n int) bool {
 //
 //go:nosplit
 //go:norace
-func (l *launch) fdPath(fd uintptr) uintptr {
-	b, digits := &l.scratch.fdpath, &l.scratch.digits
+func (l *launch) fdPath(fd uintptr) uintptr { return l.fdPathIn(&l.scratch.fdpath, fd) }
+
+// fdPathIn writes "/proc/self/fd/N" into b.
+//
+//go:nosplit
+//go:norace
+func (l *launch) fdPathIn(b *[32]byte, fd uintptr) uintptr {
+	digits := &l.scratch.digits
 	const prefix = "/proc/self/fd/"
 	n := 0
 	for ; n < len(prefix); n++ {
@@ -857,6 +867,71 @@ func (l *launch) copyFile(s *step, rootFD, in uintptr) (stage, syscall.Errno) {
 	}
 	return stCopy, e
 }
+
+// mask hides s.rel inside rootFD (the current root), or makes it
+// read-only; a path that does not exist is left alone.
+//
+//go:nosplit
+//go:norace
+func (l *launch) mask(s *step, rootFD uintptr) (stage, syscall.Errno) {
+	sc := &l.scratch
+	fd, e := l.openInRoot(rootFD, ptr(s.rel), unix.O_PATH)
+	if e == syscall.ENOENT {
+		return stStep, 0
+	}
+	if e != 0 {
+		return stPin, e
+	}
+	target := l.fdPath(fd)
+	switch {
+	case s.readOnly:
+		// A bind onto itself, so that the remount changes that mount
+		// only; the remount keeps the flags the path had (a user
+		// namespace may not clear them).
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, target, target, 0, syscall.MS_BIND|syscall.MS_REC, 0, 0); e == 0 {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+			if fd, e = l.openInRoot(rootFD, ptr(s.rel), unix.O_PATH); e != 0 {
+				return stPin, e
+			}
+			target = l.fdPath(fd)
+			if _, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&sc.statfs)), 0, 0, 0, 0); e == 0 {
+				keep := uintptr(sc.statfs.Flags) & (unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME)
+				if sc.statfs.Flags&unix.ST_RELATIME != 0 {
+					keep |= syscall.MS_RELATIME
+				}
+				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, target, 0, syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|keep, 0, 0)
+			}
+		}
+	default:
+		if _, _, e = syscall.RawSyscall6(unix.SYS_STATX, fd, uintptr(unsafe.Pointer(&empty[0])), unix.AT_EMPTY_PATH, unix.STATX_TYPE, uintptr(unsafe.Pointer(&sc.stx)), 0); e != 0 {
+			break
+		}
+		if sc.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&tmpfs[0])), target, uintptr(unsafe.Pointer(&tmpfs[0])),
+				syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, uintptr(unsafe.Pointer(&maskTmpfsData[0])), 0)
+		} else {
+			// Under the container's /dev/null (a bind of a file from the
+			// old root, detached by pivot_root, would be refused). The
+			// target's name is in fdpath; /dev/null's goes in fdpath2.
+			var null uintptr
+			if null, e = l.openInRoot(rootFD, uintptr(unsafe.Pointer(&devNull[0])), unix.O_PATH); e != 0 {
+				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+				return stDevNull, e
+			}
+			_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, l.fdPathIn(&sc.fdpath2, null), target, 0, syscall.MS_BIND, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, null, 0, 0, 0, 0, 0)
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	return stStep, e
+}
+
+var (
+	devNull       = []byte("dev/null\x00")
+	tmpfs         = []byte("tmpfs\x00")
+	maskTmpfsData = []byte("size=4k,mode=555\x00")
+	empty         = []byte("\x00")
+)
 
 // setUser changes the process's user and groups, keeping its permitted
 // capabilities across the change (a Capabilities step after it decides

@@ -264,6 +264,24 @@ func TestEveryStepKind(t *testing.T) {
 				Root: root, Target: "/file/token", Mode: 0o600}}},
 			step: 2, code: ExitCrunFailed, err: "not a directory"},
 
+		// mask
+		{name: "mask: a file under /dev/null, a directory under an empty tmpfs, a missing path left alone",
+			steps: []spec.Step{{Phase: spec.PhaseConfigure, Mask: &spec.Mask{Path: filepath.Join(dir, "secret")}},
+				{Phase: spec.PhaseConfigure, Mask: &spec.Mask{Path: filepath.Join(root, "etc")}},
+				{Phase: spec.PhaseConfigure, Mask: &spec.Mask{Path: filepath.Join(root, "nothing")}}},
+			command: "wc -c <" + dir + "/secret; ls -A " + root + "/etc | wc -l; touch " + root + "/etc/x 2>&1 | grep -o Read-only",
+			stdout:  "0\n0\nRead-only\n"},
+		{name: "mask: read-only, keeping the mount's own flags",
+			steps: []spec.Step{{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/work", Root: root,
+				Flags: []string{"nosuid", "nodev"}}},
+				{Phase: spec.PhaseConfigure, Mask: &spec.Mask{Path: filepath.Join(root, "work"), ReadOnly: true}}},
+			command: "grep ' " + root + "/work ' /proc/self/mounts | tail -1 | cut -d' ' -f4 | tr , '\n' | grep -E '^(ro|nosuid|nodev)$'; touch " + root + "/work/x 2>&1 | grep -o Read-only",
+			stdout:  "ro\nnosuid\nnodev\nRead-only\n"},
+		{name: "mask: a file, with no /dev/null in the root",
+			steps: []spec.Step{{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
+				{Phase: spec.PhaseConfigure, Mask: &spec.Mask{Path: "/file"}}},
+			step: 3, code: ExitCrunFailed, err: "a file is hidden under the container's /dev/null, and there is none"},
+
 		// rlimit
 		{name: "rlimit",
 			steps:   []spec.Step{{Phase: spec.PhaseRestrict, Rlimit: &spec.Rlimit{Resource: "NOFILE", Soft: 100, Hard: 200}}},

@@ -168,6 +168,8 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 		return fmt.Errorf("copy %s to %s: %w", str(s.source), target, errno)
 	case stChmod:
 		return &os.PathError{Op: "chmod", Path: target, Err: errno}
+	case stDevNull:
+		return fmt.Errorf("a file is hidden under the container's /dev/null, and there is none: %w", errno)
 	case stSetgroups:
 		return fmt.Errorf("setgroups %v: %w", s.groups, errno)
 	case stSetgid:

@@ -76,6 +76,7 @@ const (
 	stPdeathsig               // ask to be killed with crun
 	stNofile                  // set RLIMIT_NOFILE
 	stStdio                   // set up the standard streams (Arg: which)
+	stDevNull                 // mask: open the container's /dev/null
 	stFork                    // the reaping init forks the command
 	stExec                    // execve (Arg: which candidate)
 	stNotFound                // no candidate exists

@@ -112,6 +112,7 @@ type Program struct {
 	// announces: some step waits for crun's acknowledgement (a mount or
 	// mount point on the host that crun records first).
 	announces bool
+
 	// Notes are what Compile left out or changed, step by step, for
 	// --trace.
 	Notes []string
@@ -135,6 +136,7 @@ const (
 	opCapabilities
 	opNoNewPrivs
 	opSeccomp
+	opMask
 )
 
 // createKind says how a missing mount target is made.
@@ -175,6 +177,7 @@ type step struct {
 
 	// The restrict phase's: a resource and its limits; a user; the
 	// capability sets; a seccomp program.
+	readOnly bool // mask: read-only rather than hidden
 	resource int
 	rlim     unix.Rlimit
 	uid, gid uintptr
@@ -339,6 +342,8 @@ func compileStep(s spec.Step) (step, error) {
 		}
 		return step{op: opCopyFile, source: cstr(c.Source), root: cstr(filepath.Clean(root)),
 			rel: cstr(relative(c.Target)), mode: c.Mode & 0o777}, nil
+	case s.Mask != nil:
+		return step{op: opMask, root: cstr("/"), rel: cstr(relative(s.Mask.Path)), path: cstr(s.Mask.Path), readOnly: s.Mask.ReadOnly}, nil
 	case s.Rlimit != nil:
 		return compileRlimit(s.Rlimit)
 	case s.SetUser != nil:

@@ -10,6 +10,7 @@ import (
 	"github.com/crun-project/crun/plugins/caps"
 	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/plugins/chroot"
+	"github.com/crun-project/crun/plugins/mask"
 	"github.com/crun-project/crun/plugins/mnt"
 	"github.com/crun-project/crun/plugins/nnp"
 	"github.com/crun-project/crun/plugins/pid"
@@ -29,7 +30,7 @@ type Plugin interface {
 // them.
 func Plugins() []Plugin {
 	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{},
-		caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}}
+		caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}, mask.Plugin{}}
 }
 
 // Names lists the built-in plugins' names, in the same order.

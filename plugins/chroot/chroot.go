@@ -24,6 +24,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,8 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 			{Name: "tmpfs", Type: spec.TypeString, Repeatable: true, Help: "a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (also --tmpfs)"},
 			{Name: "bind", Type: spec.TypeString, Repeatable: true, Help: "bind the host's SRC at DST in the container, SRC:DST[:ro] (also --bind)"},
 			{Name: "dev", Type: spec.TypeBool, Default: "true", Help: "mount a minimal /dev (null, zero, full, random, urandom, tty, pts, shm)"},
+			{Name: "nodev", Type: spec.TypeBool, Default: "true",
+				Help: "device nodes in the rootfs, /dev's tmpfs and --tmpfs mounts do not open (nodev): only the devices crun binds into /dev do (needs mnt for the rootfs)"},
 		},
 	}, nil
 }
@@ -60,8 +63,10 @@ type config struct {
 	pivot    bool
 	readonly bool
 	dev      bool
-	tmpfs    []tmpfsMount
-	binds    []bindMount
+	// nodev: the rootfs (with mnt) and crun's tmpfs mounts get nodev.
+	nodev bool
+	tmpfs []tmpfsMount
+	binds []bindMount
 }
 
 type tmpfsMount struct {
@@ -93,11 +98,19 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 		add(spec.Step{Phase: spec.PhaseMount, Mount: &m, Why: why})
 	}
 
-	if cfg.pivot || cfg.readonly {
+	// Device nodes the container brings (in its rootfs, or made in its
+	// tmpfs mounts with CAP_MKNOD) stay closed: nodev on those mounts.
+	// The devices crun binds into /dev are mounts of their own, and work.
+	nodevRoot := cfg.nodev && withMnt
+	if cfg.pivot || cfg.readonly || nodevRoot {
 		// pivot_root needs the new root to be a mount point, and a
-		// read-only root needs a mount of its own to remount.
+		// read-only or nodev root needs a mount of its own to remount.
 		add(spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: root, Target: root, Flags: []string{"bind", "rec"}},
-			Why: "bind the rootfs onto itself: pivot_root needs a mount point, and --read-only a mount of its own"})
+			Why: "bind the rootfs onto itself: pivot_root needs a mount point, and --read-only and nodev a mount of their own"})
+	}
+	if nodevRoot && !cfg.readonly {
+		add(spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: root, Target: root, Flags: []string{"remount", "bind", "nodev"}},
+			Why: "a device node in the rootfs does not open (nodev): a container reaches only the devices crun gives it"})
 	}
 	procWhy := "a /proc inside the new root; by crun's init, which is in the new PID namespace"
 	if !enabled(req.Plugins, "pid") {
@@ -105,12 +118,16 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 	}
 	mountIn(spec.Mount{Source: "proc", Target: "/proc", FSType: "proc", Flags: []string{"nosuid", "nodev", "noexec"}, CreateTarget: true}, procWhy)
 	if cfg.dev {
-		for _, s := range devSteps(root) {
+		for _, s := range devSteps(root, cfg.nodev) {
 			add(s)
 		}
 	}
 	for _, t := range cfg.tmpfs {
-		mountIn(spec.Mount{Source: "tmpfs", Target: t.target, FSType: "tmpfs", Flags: t.flags, Data: t.data, CreateTarget: true},
+		flags := t.flags
+		if cfg.nodev && !slices.Contains(flags, "nodev") {
+			flags = append(flags, "nodev")
+		}
+		mountIn(spec.Mount{Source: "tmpfs", Target: t.target, FSType: "tmpfs", Flags: flags, Data: t.data, CreateTarget: true},
 			"--tmpfs "+t.target)
 	}
 	for _, b := range cfg.binds {
@@ -122,7 +139,11 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 		}
 	}
 	if cfg.readonly {
-		add(spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: root, Target: root, Flags: []string{"remount", "bind", "ro"}},
+		flags := []string{"remount", "bind", "ro"}
+		if nodevRoot {
+			flags = append(flags, "nodev")
+		}
+		add(spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: root, Target: root, Flags: flags},
 			Why: "--read-only: after the mounts inside it are made, the root itself becomes read-only"})
 	}
 
@@ -148,13 +169,17 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 // bound from the host's /dev (binding works where mknod is not allowed,
 // e.g. in a user namespace), a private devpts instance, /dev/shm, and the
 // links programs expect.
-func devSteps(root string) []spec.Step {
+func devSteps(root string, nodev bool) []spec.Step {
 	var steps []spec.Step
 	mount := func(m spec.Mount, why string) {
 		m.Root = root
 		steps = append(steps, spec.Step{Phase: spec.PhaseMount, Mount: &m, Why: why})
 	}
-	mount(spec.Mount{Source: "tmpfs", Target: "/dev", FSType: "tmpfs", Flags: []string{"nosuid", "strictatime"},
+	flags := []string{"nosuid", "strictatime"}
+	if nodev {
+		flags = append(flags, "nodev")
+	}
+	mount(spec.Mount{Source: "tmpfs", Target: "/dev", FSType: "tmpfs", Flags: flags,
 		Data: "mode=755,size=65536k", CreateTarget: true}, "a /dev of the container's own, not the host's devices")
 	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		mount(spec.Mount{Source: "/dev/" + d, Target: "/dev/" + d, Flags: []string{"bind"}, CreateTarget: true}, "")
@@ -211,9 +236,12 @@ func parse(opts map[string]string, withMnt bool) (config, error) {
 		return cfg, fmt.Errorf("method %q: want auto, pivot or chroot", opts["method"])
 	}
 	cfg.readonly, _ = strconv.ParseBool(opts["readonly"])
-	cfg.dev = true
+	cfg.dev, cfg.nodev = true, true
 	if v, err := strconv.ParseBool(opts["dev"]); err == nil {
 		cfg.dev = v
+	}
+	if v, err := strconv.ParseBool(opts["nodev"]); err == nil {
+		cfg.nodev = v
 	}
 	for _, t := range lines(opts["tmpfs"]) {
 		m, err := parseTmpfs(t)

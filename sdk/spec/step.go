@@ -70,12 +70,27 @@ type Step struct {
 	CopyFile    *CopyFile    `json:"copy_file,omitempty"`
 	JoinCgroup  *JoinCgroup  `json:"join_cgroup,omitempty"`
 
+	Mask *Mask `json:"mask,omitempty"`
+
 	// What restricts the process itself; put them in the restrict phase.
 	Rlimit       *Rlimit       `json:"rlimit,omitempty"`
 	SetUser      *SetUser      `json:"set_user,omitempty"`
 	Capabilities *Capabilities `json:"capabilities,omitempty"`
 	NoNewPrivs   *NoNewPrivs   `json:"no_new_privs,omitempty"`
 	Seccomp      *Seccomp      `json:"seccomp,omitempty"`
+}
+
+// Mask hides a path of the container, or makes it read-only, deciding
+// when the step runs what the path is: nothing is done when it does not
+// exist; a file is hidden under /dev/null, a directory under an empty
+// read-only tmpfs; read-only, it is bound onto itself and remounted
+// read-only (keeping its nosuid, nodev and noexec). Path is in the
+// container's root as it is when the step runs (after the root switch, in
+// the configure phase), symlinks in it resolved inside that root. It
+// implies the mnt namespace: outside one it would hide the host's paths.
+type Mask struct {
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
 // Rlimit is setrlimit(2) of one resource, by the name prlimit(1) and the

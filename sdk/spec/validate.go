@@ -27,6 +27,7 @@ func (s Step) Action() (string, error) {
 		"copy_file":   s.CopyFile != nil,
 		"join_cgroup": s.JoinCgroup != nil,
 
+		"mask":         s.Mask != nil,
 		"rlimit":       s.Rlimit != nil,
 		"set_user":     s.SetUser != nil,
 		"capabilities": s.Capabilities != nil,
@@ -93,7 +94,7 @@ func (s Step) ImpliedNamespaces() []Namespace {
 	switch {
 	case s.Sethostname != nil:
 		return []Namespace{NamespaceUTS}
-	case s.PivotRoot != nil:
+	case s.PivotRoot != nil, s.Mask != nil:
 		return []Namespace{NamespaceMount}
 	}
 	return nil
@@ -148,6 +149,8 @@ func (s Step) Validate() error {
 		return absolute("pivot_root", s.PivotRoot.Path)
 	case s.JoinCgroup != nil:
 		return absolute("join_cgroup", s.JoinCgroup.Path)
+	case s.Mask != nil:
+		return absolute("mask", s.Mask.Path)
 	case s.Rlimit != nil:
 		if _, err := RlimitName(s.Rlimit.Resource); err != nil {
 			return fmt.Errorf("rlimit: %w", err)
