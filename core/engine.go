@@ -64,6 +64,9 @@ type Request struct {
 	ContainerID string
 	// Trace prints every step as it happens, with timings, on stderr.
 	Trace bool
+	// PreserveFDs passes crun's fds 3 to 3+PreserveFDs-1 on to the
+	// command; it gets no other fd crun has (runc's --preserve-fds).
+	PreserveFDs int
 	// StopTimeout is how long the container has after a forwarded
 	// SIGTERM before crun kills it; 0 waits forever.
 	StopTimeout time.Duration
@@ -172,6 +175,7 @@ func (e *Engine) resolveRequest(req Request) (*resolved, error) {
 	} else if err := validContainerID(req.ContainerID); err != nil {
 		return nil, err
 	}
+	req.Plugins = expandPresets(req)
 	sources, err := e.Resolve(req.Plugins)
 	if err != nil {
 		return nil, err

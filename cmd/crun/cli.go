@@ -87,6 +87,7 @@ type options struct {
 	json          bool
 	logLevel      string
 	help          bool
+	preserveFDs   int
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -104,6 +105,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
 	fs.BoolVar(&o.stats, "stats", false, "at exit, report peak processes, peak memory and CPU time (cgroup plugin)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "after forwarding SIGTERM, how long the container has to exit before crun kills it")
+	fs.IntVar(&o.preserveFDs, "preserve-fds", 0, "pass crun's fds 3 to 3+N-1 on to the command (it gets no other fd beyond 0, 1 and 2)")
 	fs.StringArrayVarP(&o.opts, "opt", "o", nil, "a plugin option, PLUGIN.KEY=VALUE (repeatable; see crun plugins)")
 	fs.StringArrayVarP(&o.env, "env", "e", nil, "set KEY=VALUE in the command's environment, or KEY to copy crun's value (repeatable)")
 	fs.BoolVar(&o.hostEnv, "host-env", false, "give the command crun's whole environment instead of a clean one")
@@ -229,6 +231,10 @@ func request(o *options, command []string) (core.Request, error) {
 		req.Options = append(req.Options, core.Option{Plugin: "cgroup", Key: "stats", Value: "true", Flag: "--stats"})
 	}
 	req.StopTimeout = o.stopTimeout
+	if o.preserveFDs < 0 {
+		return req, fmt.Errorf("--preserve-fds %d: want 0 or more fds to pass on", o.preserveFDs)
+	}
+	req.PreserveFDs = o.preserveFDs
 	for _, sec := range o.secrets {
 		name, file, ok := strings.Cut(sec, "=")
 		if !ok || name == "" || file == "" {

@@ -88,6 +88,10 @@ func cmdPlugins(o *options, args []string, stdout, stderr io.Writer) int {
 		_ = enc.Encode(list)
 	} else {
 		writePlugins(stdout, list)
+		fmt.Fprintln(stdout, "\npresets (names in --plugins that stand for several plugins; crun plan shows them expanded):")
+		for _, p := range core.Presets {
+			fmt.Fprintf(stdout, "%s: %s\n", p.Name, p.Summary)
+		}
 	}
 	if len(errs) > 0 {
 		return core.ExitCrunFailed

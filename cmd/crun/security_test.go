@@ -163,3 +163,62 @@ func TestDeviceNodesStayClosed(t *testing.T) {
 		t.Errorf("a node made in /dev: %q %q", r.stdout, r.stderr)
 	}
 }
+
+// TestOnlyStdioReachTheCommand: the command gets fds 0, 1 and 2 and none
+// of the others crun was started with, unless --preserve-fds passes them
+// on (3 to 3+N-1). With crun's init as PID 1, the same.
+func TestOnlyStdioReachTheCommand(t *testing.T) {
+	requireRoot(t)
+	f, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "0 1 2 \n"},
+		{[]string{"-o", "pid.init=true"}, "0 1 2 \n"},
+		{[]string{"--preserve-fds", "2"}, "0 1 2 3 4 \n"},
+		{[]string{"--preserve-fds", "1", "-o", "pid.init=true"}, "0 1 2 3 \n"},
+	} {
+		// fds 3 and 4 in crun, without close-on-exec, as a shell passes them.
+		cmd := exec.Command(crunBin, append(append([]string{"--plugins", "uts,pid,mnt"}, c.args...),
+			"run", "sh", "-c", `for n in 0 1 2 3 4 5 6; do [ -e /proc/self/fd/$n ] && printf '%s ' $n; done; echo`)...)
+		cmd.ExtraFiles = []*os.File{f, f}
+		out, err := cmd.Output()
+		if err != nil || string(out) != c.want {
+			t.Errorf("%v: %v, the command's fds %q, want %q", c.args, err, out, c.want)
+		}
+	}
+	if r := crun(t, "--plugins", "uts", "--preserve-fds", "-1", "run", "true"); r.code != 125 || !strings.Contains(r.stderr, "--preserve-fds -1") {
+		t.Errorf("--preserve-fds -1: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestDefaultPreset: --plugins default is what container engines give a
+// container; crun plan shows it expanded, crun plugins lists it, and it
+// combines with more plugins.
+func TestDefaultPreset(t *testing.T) {
+	root := testRootfs(t)
+	before := snapshot(t)
+	r := crun(t, "--plugins", "default", "--rootfs", root, "run", "/bin/sh", "-c",
+		`hostname; echo $$; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' '; `+
+			`grep -c :pids:/crun/ /proc/self/cgroup; echo x > /proc/sys/kernel/hostname || echo ro`)
+	want := "container\n1\nCapEff: 00000000800405fb\nNoNewPrivs: 1\nSeccomp: 2\n1\nro\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("--plugins default: exit %d, stdout:\n%s\nwant:\n%s\nstderr %q", r.code, r.stdout, want, r.stderr)
+	}
+	r = crun(t, "plan", "--plugins", "default,tmpfs", "--plugin-path", pluginDir, "--rootfs", root, "--", "sh")
+	for _, p := range []string{"uts", "pid", "mnt", "cgroup", "caps", "nnp", "seccomp", "mask", "chroot", "tmpfs"} {
+		if !strings.Contains(r.stdout, p+" ") {
+			t.Errorf("plan --plugins default,tmpfs: no %s in %q", p, r.stdout)
+		}
+	}
+	r = crun(t, "plugins")
+	if !strings.Contains(r.stdout, "\ndefault: what container engines give a container: uts, pid, mnt, cgroup, caps, nnp, seccomp, mask") {
+		t.Errorf("crun plugins does not list the preset: %q", r.stdout)
+	}
+	assertNothingLeft(t, before)
+}

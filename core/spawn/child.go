@@ -311,6 +311,10 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 			l.supervise(cmd)
 		}
 	}
+	// The command gets its standard streams, the fds the caller asked to
+	// pass on (--preserve-fds), and nothing else crun inherited. (The
+	// reports pipe closes with the exec.)
+	l.closeFrom(uintptr(3+l.preserveFDs), uintptr(fds.reports))
 	l.exec()
 	return 0, 0
 }
@@ -1027,11 +1031,7 @@ func (l *launch) supervise(cmd uintptr) {
 	// Keep nothing of crun's open but the command's streams: the last
 	// copy of the reports pipe is then the command's (crun reads end of
 	// file when it executes), and a plugin's socket ends with crun.
-	if _, _, e := syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), 0, 0, 0, 0); e != 0 {
-		for fd := uintptr(3); fd < l.maxFD; fd++ {
-			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
-		}
-	}
+	l.closeRange(3, 1<<32-1)
 	sc := &l.scratch
 	for {
 		sig, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&l.supervised)),
@@ -1060,6 +1060,34 @@ func (l *launch) supervise(cmd uintptr) {
 				exit(128 + int(sig))
 			}
 			exit(int(sc.status>>8) & 0xff)
+		}
+	}
+}
+
+// closeFrom closes every fd from first on but keep.
+//
+//go:nosplit
+//go:norace
+func (l *launch) closeFrom(first, keep uintptr) {
+	const last = 1<<32 - 1 // close_range's unsigned int
+	if keep < first {
+		l.closeRange(first, last)
+		return
+	}
+	if keep > first {
+		l.closeRange(first, keep-1)
+	}
+	l.closeRange(keep+1, last)
+}
+
+// closeRange closes the fds from lo to hi.
+//
+//go:nosplit
+//go:norace
+func (l *launch) closeRange(lo, hi uintptr) {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, lo, hi, 0, 0, 0, 0); e == syscall.ENOSYS {
+		for fd := lo; fd <= hi && fd < l.maxFD; fd++ { // before Linux 5.9
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		}
 	}
 }

@@ -29,6 +29,10 @@ type Attr struct {
 	// Forwarded are the signals crun passes on to the container: the
 	// ones crun's init passes on to the command (pid.init=true).
 	Forwarded []os.Signal
+	// PreserveFDs passes crun's fds 3 to 3+PreserveFDs-1 on to the
+	// command (runc's --preserve-fds); every other fd crun has, the
+	// command does not get.
+	PreserveFDs int
 }
 
 // Child is a started child. The caller waits for it (wait4) and signals
@@ -56,10 +60,12 @@ type launch struct {
 	// sigmask is the cloning thread's mask before the clone: the
 	// command's. supervised are the signals crun's init takes.
 	sigmask, supervised unix.Sigset_t
-	// maxFD bounds the fds crun's init closes where the kernel has no
+	// maxFD bounds the fds the child closes where the kernel has no
 	// close_range (before 5.9).
-	maxFD  uintptr
-	clone3 cloneArgs
+	maxFD uintptr
+	// preserveFDs: fds 3 to 3+preserveFDs-1 reach the command.
+	preserveFDs int
+	clone3      cloneArgs
 	// resetHandlers: the clone could not reset the child's signal
 	// handlers (no clone3): it does so itself.
 	resetHandlers bool
@@ -159,12 +165,11 @@ func (p *Program) Start(a Attr) (*Child, error) {
 		}
 	}
 	l.nofile, l.setNofile = containerNofile()
-	if p.reapingInit {
-		var lim unix.Rlimit
-		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
-			l.maxFD = uintptr(min(lim.Cur, 1<<16))
-		}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
+		l.maxFD = uintptr(min(lim.Cur, 1<<16))
 	}
+	l.preserveFDs = a.PreserveFDs
 	for _, sig := range append(a.Forwarded, syscall.SIGCHLD) {
 		if s, ok := sig.(syscall.Signal); ok && s > 0 && s <= 64 {
 			l.supervised.Val[0] |= 1 << (s - 1)
