@@ -42,7 +42,7 @@ import (
 // entry is ignored and rewritten.
 
 // cacheFormat changes whenever the key or the entry layout does.
-const cacheFormat = 4
+const cacheFormat = 5
 
 // An entry is three lines: a header (the format), the fingerprints of
 // the host paths the plan depends on (JSON), and the plan in its wire
@@ -80,6 +80,9 @@ func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (stri
 		put(values...)
 	}
 	put("format", strconv.Itoa(cacheFormat))
+	// Plugins may plan for who runs them (the user plugin maps the
+	// caller's ids).
+	put("ids", strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getegid()))
 	// crun's own binary makes the plan format and the built-ins.
 	put("crun", fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")))
 	put("plugins", strconv.Itoa(len(sources)))

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -167,6 +168,8 @@ type resolved struct {
 	sources  []Source
 	base     []string
 	cacheKey string // "" when the plan is not to be cached
+	// warnings are the presets' (not the plugins': they are not cached).
+	warnings []plan.Warning
 }
 
 func (e *Engine) resolveRequest(req Request) (*resolved, error) {
@@ -175,12 +178,13 @@ func (e *Engine) resolveRequest(req Request) (*resolved, error) {
 	} else if err := validContainerID(req.ContainerID); err != nil {
 		return nil, err
 	}
-	req.Plugins = expandPresets(req)
+	var presetWarnings []plan.Warning
+	req.Plugins, presetWarnings = expandPresets(req, whoCalls(req))
 	sources, err := e.Resolve(req.Plugins)
 	if err != nil {
 		return nil, err
 	}
-	in := &resolved{req: req, sources: sources, base: baseEnv(req.HostEnv)}
+	in := &resolved{req: req, sources: sources, base: baseEnv(req.HostEnv), warnings: presetWarnings}
 	if e.Cache && len(sources) > 0 {
 		// A key that cannot be made only means planning afresh.
 		in.cacheKey, _ = e.cacheKey(req, sources, in.base)
@@ -201,6 +205,13 @@ func (in *resolved) lookup() *cacheHit {
 func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *Session, err error) {
 	req, sources, base := in.req, in.sources, in.base
 	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard}
+	defer func() {
+		// Last, after the plan is cached: the presets' warnings are the
+		// request's.
+		if err == nil {
+			s.Plan.Warnings = append(slices.Clip(s.Plan.Warnings), in.warnings...)
+		}
+	}()
 
 	// A plan made before from the same inputs needs no plugin process.
 	if hit != nil {

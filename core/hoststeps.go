@@ -106,6 +106,8 @@ func runHostAction(h plan.HostStep, pid int, out io.Writer) error {
 		return writeFile(h.WritePid.Path, strconv.Itoa(pid))
 	case h.RemoveDir != nil:
 		return removeDir(h.RemoveDir.Path)
+	case h.IDMap != nil:
+		return writeIDMap(pid, h.IDMap)
 	}
 	return fmt.Errorf("unknown host step")
 }

@@ -379,8 +379,16 @@ func cloneError(namespaces []spec.Namespace, err error) error {
 		return fmt.Errorf("start the container's first process: %w", err)
 	}
 	hint := ""
-	if errors.Is(err, unix.EPERM) {
-		hint = ": run crun as root (new namespaces need CAP_SYS_ADMIN)"
+	switch {
+	case !errors.Is(err, unix.EPERM):
+	case os.Geteuid() != 0 && !slices.Contains(namespaces, spec.NamespaceUser):
+		hint = ": an ordinary user may create the other namespaces only inside a user namespace of its own: " +
+			"add the user plugin (--plugins user,...), or run crun as root"
+	case os.Geteuid() != 0:
+		hint = ": this kernel does not let ordinary users create user namespaces " +
+			"(sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, or an AppArmor or SELinux rule): run crun as root"
+	default:
+		hint = ": new namespaces need CAP_SYS_ADMIN, which crun lacks here"
 	}
 	return fmt.Errorf("clone with %s: %w%s", flags, err, hint)
 }

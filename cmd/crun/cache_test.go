@@ -186,7 +186,7 @@ func TestCorruptCacheEntryIsRewritten(t *testing.T) {
 // header line, a line of JSON and the plan in base64.
 func wholeCacheEntry(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
-	if len(lines) != 4 || lines[3] != "" || lines[0] != "crun-plan-cache 4" {
+	if len(lines) != 4 || lines[3] != "" || lines[0] != "crun-plan-cache 5" {
 		return false
 	}
 	_, err := base64.StdEncoding.DecodeString(lines[2])

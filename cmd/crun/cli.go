@@ -88,6 +88,8 @@ type options struct {
 	logLevel      string
 	help          bool
 	preserveFDs   int
+	user          string
+	groupAdd      []string
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -105,6 +107,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
 	fs.BoolVar(&o.stats, "stats", false, "at exit, report peak processes, peak memory and CPU time (cgroup plugin)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "after forwarding SIGTERM, how long the container has to exit before crun kills it")
+	fs.StringVarP(&o.user, "user", "u", "", "run the command as UID[:GID], numbers (runas plugin; GID 0 when left out)")
+	fs.StringArrayVar(&o.groupAdd, "group-add", nil, "a supplementary group id for the command (runas plugin; repeatable)")
 	fs.IntVar(&o.preserveFDs, "preserve-fds", 0, "pass crun's fds 3 to 3+N-1 on to the command (it gets no other fd beyond 0, 1 and 2)")
 	fs.StringArrayVarP(&o.opts, "opt", "o", nil, "a plugin option, PLUGIN.KEY=VALUE (repeatable; see crun plugins)")
 	fs.StringArrayVarP(&o.env, "env", "e", nil, "set KEY=VALUE in the command's environment, or KEY to copy crun's value (repeatable)")
@@ -229,6 +233,12 @@ func request(o *options, command []string) (core.Request, error) {
 	}
 	if o.stats {
 		req.Options = append(req.Options, core.Option{Plugin: "cgroup", Key: "stats", Value: "true", Flag: "--stats"})
+	}
+	if o.user != "" {
+		req.Options = append(req.Options, core.Option{Plugin: "runas", Key: "user", Value: o.user, Flag: "--user"})
+	}
+	for _, g := range o.groupAdd {
+		req.Options = append(req.Options, core.Option{Plugin: "runas", Key: "groups", Value: g, Flag: "--group-add"})
 	}
 	req.StopTimeout = o.stopTimeout
 	if o.preserveFDs < 0 {

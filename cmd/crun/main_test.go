@@ -41,6 +41,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(testDir)
+	// Others may go through it (not list it): the ordinary user of the
+	// rootless tests runs the binaries in it, and a container's root in
+	// a user namespace, an ordinary host user too, reaches its rootfs.
+	if err := os.Chmod(testDir, 0o711); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	crunBin = filepath.Join(testDir, "crun")
 	pluginDir = filepath.Join(testDir, "plugins")
 	testkit := filepath.Join(testDir, "testkit")

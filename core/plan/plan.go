@@ -188,6 +188,9 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 	if err := checkNamespaces(p.Steps, enabled); err != nil {
 		return nil, err
 	}
+	if err := checkIDMaps(p, enabled); err != nil {
+		return nil, err
+	}
 
 	// Phases order the child steps; the sort is stable, so plugin order
 	// and each plugin's own order hold within a phase.
@@ -211,6 +214,59 @@ func checkNamespaces(steps []Step, enabled map[spec.Namespace]string) error {
 			action, _ := s.Action()
 			return fmt.Errorf("plugin %q: step %s needs the %s namespace, which no enabled plugin provides: "+
 				"add the plugin that provides it (e.g. %s) to --plugins", s.Plugin, action, ns, ns)
+		}
+	}
+	return nil
+}
+
+// checkIDMaps refuses an id map without a user namespace, and a user
+// change to ids the user namespace's map leaves out (the kernel would
+// refuse it in the child, after the namespaces exist).
+func checkIDMaps(p *Plan, enabled map[spec.Namespace]string) error {
+	var idmap *HostStep
+	for i, h := range p.HostSteps {
+		if h.IDMap == nil {
+			continue
+		}
+		if _, ok := enabled[spec.NamespaceUser]; !ok {
+			return fmt.Errorf("plugin %q: host step id_map needs the user namespace, which no enabled plugin provides: "+
+				"add the user plugin to --plugins", h.Plugin)
+		}
+		if idmap != nil {
+			return fmt.Errorf("plugins %q and %q both map the user namespace's ids: the kernel takes one map; enable only one",
+				idmap.Plugin, h.Plugin)
+		}
+		idmap = &p.HostSteps[i]
+	}
+	if idmap == nil {
+		return nil
+	}
+	mapped := func(ranges []spec.IDRange, id uint32) bool {
+		for _, r := range ranges {
+			if id >= r.Container && uint64(id) < uint64(r.Container)+uint64(r.Size) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range p.Steps {
+		u := s.SetUser
+		if u == nil {
+			continue
+		}
+		what, id, maps := "uid", u.UID, idmap.IDMap.UIDs
+		if mapped(maps, id) {
+			what, maps = "gid", idmap.IDMap.GIDs
+			for _, g := range append([]uint32{u.GID}, u.Groups...) {
+				if id = g; !mapped(maps, id) {
+					break
+				}
+			}
+		}
+		if !mapped(maps, id) {
+			return fmt.Errorf("plugin %q: step set_user: %s %d is not mapped in the user namespace (plugin %q maps %ss %s, "+
+				"container:host:count): choose a mapped %s, or map it (-o user.map=...)",
+				s.Plugin, what, id, idmap.Plugin, what, spec.FormatIDRanges(maps), what)
 		}
 	}
 	return nil

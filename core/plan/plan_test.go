@@ -115,6 +115,31 @@ func TestMergeRefuses(t *testing.T) {
 			[]Contribution{contribution("x", spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseMount,
 				Mount: &spec.Mount{Target: "/x", Flags: []string{"nosuchflag"}}}}})},
 			`unknown flag "nosuchflag"`},
+		{"an id map without a user namespace",
+			[]Contribution{contribution("x", spec.Contribution{HostSteps: []spec.HostStep{idMap(spec.IDRange{Size: 1})}})},
+			`plugin "x": host step id_map needs the user namespace`},
+		{"an id map before the child exists",
+			[]Contribution{contribution("x", spec.Contribution{HostSteps: []spec.HostStep{{Point: spec.HookBeforeClone,
+				IDMap: &spec.IDMap{UIDs: []spec.IDRange{{Size: 1}}, GIDs: []spec.IDRange{{Size: 1}}}}}})},
+			`id_map: only possible at after-clone`},
+		{"a user change to an unmapped uid",
+			[]Contribution{
+				contribution("user", spec.Contribution{Namespaces: []spec.Namespace{spec.NamespaceUser},
+					HostSteps: []spec.HostStep{idMap(spec.IDRange{Container: 0, Host: 100000, Size: 1000})}}),
+				contribution("runas", spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseRestrict, SetUser: &spec.SetUser{UID: 1000, GID: 0}}}})},
+			`plugin "runas": step set_user: uid 1000 is not mapped in the user namespace (plugin "user" maps uids 0:100000:1000`},
+		{"a user change to an unmapped supplementary group",
+			[]Contribution{
+				contribution("user", spec.Contribution{Namespaces: []spec.Namespace{spec.NamespaceUser},
+					HostSteps: []spec.HostStep{idMap(spec.IDRange{Container: 0, Host: 100000, Size: 1000})}}),
+				contribution("runas", spec.Contribution{Steps: []spec.Step{{Phase: spec.PhaseRestrict, SetUser: &spec.SetUser{UID: 5, GID: 5, Groups: []uint32{6, 5000}}}}})},
+			`gid 5000 is not mapped`},
+		{"two id maps",
+			[]Contribution{
+				contribution("a", spec.Contribution{Namespaces: []spec.Namespace{spec.NamespaceUser},
+					HostSteps: []spec.HostStep{idMap(spec.IDRange{Size: 1})}}),
+				contribution("b", spec.Contribution{HostSteps: []spec.HostStep{idMap(spec.IDRange{Size: 1})}})},
+			`plugins "a" and "b" both map the user namespace's ids`},
 		{"write_pid before the child exists",
 			[]Contribution{contribution("x", spec.Contribution{HostSteps: []spec.HostStep{{Point: spec.HookBeforeClone,
 				WritePid: &spec.WritePid{Path: "/x"}}}})},
@@ -167,4 +192,9 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if _, err := Decode([]byte(`{"format_version": 99}`)); err == nil {
 		t.Fatal("a plan of another format was accepted")
 	}
+}
+
+// idMap is an after-clone id map of the same range for uids and gids.
+func idMap(r spec.IDRange) spec.HostStep {
+	return spec.HostStep{Point: spec.HookAfterClone, IDMap: &spec.IDMap{UIDs: []spec.IDRange{r}, GIDs: []spec.IDRange{r}}}
 }

@@ -135,6 +135,9 @@ func DescribeStep(s spec.Step) string {
 		if len(u.Groups) > 0 {
 			groups = strings.Trim(fmt.Sprint(u.Groups), "[]")
 		}
+		if u.KeepGroups {
+			groups = "kept"
+		}
 		return fmt.Sprintf("run as uid %d, gid %d, supplementary groups %s", u.UID, u.GID, groups)
 	case s.Capabilities != nil:
 		c := s.Capabilities
@@ -205,6 +208,12 @@ func DescribeHostStep(h spec.HostStep) string {
 			return fmt.Sprintf("call the plugin's live hook %q", h.Hook.Name)
 		}
 		return "call the plugin's live hook"
+	case h.IDMap != nil:
+		desc := fmt.Sprintf("map uids %s and gids %s (container:host:count)", spec.FormatIDRanges(h.IDMap.UIDs), spec.FormatIDRanges(h.IDMap.GIDs))
+		if h.IDMap.DenySetgroups {
+			desc = "deny setgroups, " + desc
+		}
+		return desc
 	}
 	return "(unknown host step)"
 }

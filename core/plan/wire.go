@@ -24,7 +24,7 @@ import (
 // added here too: TestWireCoversEveryField fails until it is.
 
 // wireMagic starts every encoding; its last byte is the version.
-const wireMagic = "crun-plan-wire\x02"
+const wireMagic = "crun-plan-wire\x03"
 
 // Step actions on the wire.
 const (
@@ -54,6 +54,7 @@ const (
 	wireKillCgroup
 	wireReport
 	wireHook
+	wireIDMap
 )
 
 // Marshal encodes a plan in its wire form.
@@ -187,6 +188,7 @@ func (w *wireWriter) step(s Step) error {
 		for _, g := range u.Groups {
 			w.uint(uint64(g))
 		}
+		w.bool(u.KeepGroups)
 	}
 	if c := s.Capabilities; c != nil {
 		n++
@@ -272,6 +274,13 @@ func (w *wireWriter) hostStep(h HostStep) error {
 		n++
 		w.byte(wireHook)
 		w.string(k.Name)
+	}
+	if m := h.IDMap; m != nil {
+		n++
+		w.byte(wireIDMap)
+		w.idRanges(m.UIDs)
+		w.idRanges(m.GIDs)
+		w.bool(m.DenySetgroups)
 	}
 	if n != 1 {
 		return fmt.Errorf("%d actions, want exactly one", n)
@@ -367,6 +376,7 @@ func (r *wireReader) step(s *Step, i int) {
 				u.Groups[i] = r.uint32()
 			}
 		}
+		u.KeepGroups = r.bool()
 		s.SetUser = u
 	case wireCapabilities:
 		s.Capabilities = &spec.Capabilities{Bounding: r.strings(), Effective: r.strings(), Permitted: r.strings(),
@@ -399,6 +409,8 @@ func (r *wireReader) hostStep(h *HostStep, i int) {
 		h.Report = &spec.Report{Path: r.string(), Key: r.string(), Label: r.string(), NonZero: r.bool(), Unit: r.string()}
 	case wireHook:
 		h.Hook = &spec.Hook{Name: r.string()}
+	case wireIDMap:
+		h.IDMap = &spec.IDMap{UIDs: r.idRanges(), GIDs: r.idRanges(), DenySetgroups: r.bool()}
 	default:
 		r.fail(fmt.Errorf("host step %d: unknown action %d", i+1, kind))
 	}
@@ -423,6 +435,15 @@ func (r *wireReader) seccomp() *spec.Seccomp {
 }
 
 type wireWriter struct{ buf []byte }
+
+func (w *wireWriter) idRanges(ranges []spec.IDRange) {
+	w.len(ranges == nil, len(ranges))
+	for _, r := range ranges {
+		w.uint(uint64(r.Container))
+		w.uint(uint64(r.Host))
+		w.uint(uint64(r.Size))
+	}
+}
 
 // optionalUint writes a number that may be absent: 0 for none, v+1.
 func (w *wireWriter) optionalUint(v *uint32) {
@@ -566,6 +587,18 @@ func (r *wireReader) strings() []string {
 	l := make([]string, n)
 	for i := range l {
 		l[i] = r.string()
+	}
+	return l
+}
+
+func (r *wireReader) idRanges() []spec.IDRange {
+	n, ok := r.len(3)
+	if !ok {
+		return nil
+	}
+	l := make([]spec.IDRange, n)
+	for i := range l {
+		l[i] = spec.IDRange{Container: r.uint32(), Host: r.uint32(), Size: r.uint32()}
 	}
 	return l
 }

@@ -243,7 +243,11 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 			}
 			if e == 0 {
 				st = stStep
-				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), s.flags, ptr(s.data), 0)
+				flags := s.flags
+				if flags&(syscall.MS_REMOUNT|syscall.MS_BIND) == syscall.MS_REMOUNT|syscall.MS_BIND {
+					flags |= keptMountFlags(target, sc)
+				}
+				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), flags, ptr(s.data), 0)
 			}
 			if s.pin {
 				syscall.RawSyscall6(syscall.SYS_CLOSE, pinned, 0, 0, 0, 0, 0)
@@ -272,7 +276,16 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 		case opRlimit:
 			_, _, e = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(s.resource), uintptr(unsafe.Pointer(&s.rlim)), 0, 0, 0)
 		case opSetUser:
-			st, e = setUser(s)
+			if st, e = setUser(s); e == 0 {
+				// A change of credentials clears the parent-death
+				// signal: set it again, and look whether crun died
+				// meanwhile.
+				if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
+					st = stPdeathsig
+				} else if l.crunGone() {
+					exit(ExitCrunFailed)
+				}
+			}
 		case opCapabilities:
 			st, e, arg = setCapabilities(s.caps, sc)
 		case opNoNewPrivs:
@@ -898,13 +911,7 @@ func (l *launch) mask(s *step, rootFD uintptr) (stage, syscall.Errno) {
 				return stPin, e
 			}
 			target = l.fdPath(fd)
-			if _, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&sc.statfs)), 0, 0, 0, 0); e == 0 {
-				keep := uintptr(sc.statfs.Flags) & (unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME)
-				if sc.statfs.Flags&unix.ST_RELATIME != 0 {
-					keep |= syscall.MS_RELATIME
-				}
-				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, target, 0, syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|keep, 0, 0)
-			}
+			_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, target, 0, syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|keptMountFlags(target, sc), 0, 0)
 		}
 	default:
 		if _, _, e = syscall.RawSyscall6(unix.SYS_STATX, fd, uintptr(unsafe.Pointer(&empty[0])), unix.AT_EMPTY_PATH, unix.STATX_TYPE, uintptr(unsafe.Pointer(&sc.stx)), 0); e != 0 {
@@ -937,6 +944,24 @@ var (
 	empty         = []byte("\x00")
 )
 
+// keptMountFlags returns the flags a bind remount of the mount at path
+// keeps: its nosuid, nodev, noexec, read-only and access-time flags. A
+// remount replaces them all, and a user namespace may not clear those it
+// inherited (the kernel locks them); none of crun's remounts means to.
+//
+//go:nosplit
+//go:norace
+func keptMountFlags(path uintptr, sc *scratch) uintptr {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_STATFS, path, uintptr(unsafe.Pointer(&sc.statfs)), 0, 0, 0, 0); e != 0 {
+		return 0 // the remount says why, if it fails
+	}
+	keep := uintptr(sc.statfs.Flags) & (unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME)
+	if sc.statfs.Flags&unix.ST_RELATIME != 0 {
+		keep |= syscall.MS_RELATIME
+	}
+	return keep
+}
+
 // setUser changes the process's user and groups, keeping its permitted
 // capabilities across the change (a Capabilities step after it decides
 // which stay effective).
@@ -948,8 +973,10 @@ func setUser(s *step) (stage, syscall.Errno) {
 	if len(s.groups) > 0 {
 		groups = uintptr(unsafe.Pointer(&s.groups[0]))
 	}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETGROUPS, uintptr(len(s.groups)), groups, 0, 0, 0, 0); e != 0 {
-		return stSetgroups, e
+	if !s.keepGroups {
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_SETGROUPS, uintptr(len(s.groups)), groups, 0, 0, 0, 0); e != 0 {
+			return stSetgroups, e
+		}
 	}
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETRESGID, s.gid, s.gid, s.gid, 0, 0, 0); e != 0 {
 		return stSetgid, e

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/sdk/spec"
 )
 
 // Exit codes of a container that did not get to run its command, the
@@ -66,9 +67,14 @@ func execFailure(errno syscall.Errno) (int, string) {
 }
 
 // hint suggests what to do about a failed step, from the kernel's error.
-func hint(errno syscall.Errno) string {
+func (p *Program) hint(errno syscall.Errno) string {
 	switch errno {
 	case unix.EPERM, unix.EACCES:
+		if p.plan.Has(spec.NamespaceUser) {
+			return "in its user namespace the container's root is an ordinary host user: every directory on the way " +
+				"to the rootfs (and to what is bound into it) must let others through (chmod o+x), " +
+				"and what the host mounted read-only, nosuid, nodev or noexec stays so"
+		}
 		if os.Geteuid() != 0 {
 			return "run crun as root"
 		}
@@ -120,7 +126,7 @@ func (p *Program) describe(rec record) *Failure {
 	s := p.steps[rec.Step-1]
 	ps := p.plan.Steps[rec.Step-1]
 	f.Step, f.Plugin, f.What = int(rec.Step), ps.Plugin, plan.DescribeStep(ps.Step)
-	f.Err, f.Hint = p.stepError(s, stage(rec.Stage), errno, int(rec.Arg)), hint(errno)
+	f.Err, f.Hint = p.stepError(s, stage(rec.Stage), errno, int(rec.Arg)), p.hint(errno)
 	return f
 }
 

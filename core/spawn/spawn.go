@@ -182,8 +182,10 @@ type step struct {
 	rlim     unix.Rlimit
 	uid, gid uintptr
 	groups   []uint32
-	caps     *capabilities
-	seccomp  *seccompProgram
+	// keepGroups: set_user leaves the supplementary groups alone.
+	keepGroups bool
+	caps       *capabilities
+	seccomp    *seccompProgram
 }
 
 // maxPath is PATH_MAX, with its NUL: the size of the child's buffers.
@@ -348,7 +350,7 @@ func compileStep(s spec.Step) (step, error) {
 		return compileRlimit(s.Rlimit)
 	case s.SetUser != nil:
 		u := s.SetUser
-		return step{op: opSetUser, uid: uintptr(u.UID), gid: uintptr(u.GID), groups: append([]uint32{}, u.Groups...)}, nil
+		return step{op: opSetUser, uid: uintptr(u.UID), gid: uintptr(u.GID), groups: append([]uint32{}, u.Groups...), keepGroups: u.KeepGroups}, nil
 	case s.Capabilities != nil:
 		c, err := compileCapabilities(s.Capabilities)
 		return step{op: opCapabilities, caps: c}, err

@@ -14,7 +14,9 @@ import (
 	"github.com/crun-project/crun/plugins/mnt"
 	"github.com/crun-project/crun/plugins/nnp"
 	"github.com/crun-project/crun/plugins/pid"
+	"github.com/crun-project/crun/plugins/runas"
 	"github.com/crun-project/crun/plugins/seccomp"
+	"github.com/crun-project/crun/plugins/user"
 	"github.com/crun-project/crun/plugins/uts"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -30,7 +32,7 @@ type Plugin interface {
 // them.
 func Plugins() []Plugin {
 	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{},
-		caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}, mask.Plugin{}}
+		user.Plugin{}, runas.Plugin{}, caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}, mask.Plugin{}}
 }
 
 // Names lists the built-in plugins' names, in the same order.

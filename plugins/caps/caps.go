@@ -9,7 +9,7 @@
 // SYS_CHROOT: enough to act as root on its own files.
 //
 // Steps: one capabilities step in the restrict phase, after a user change
-// (the user plugin's) and after seccomp, whose filter must be loaded
+// (the runas plugin's, --user) and after seccomp, whose filter must be loaded
 // while crun's init still may. The bounding, effective and permitted
 // sets are the kept set; the inheritable and ambient sets are empty
 // (CVE-2022-24769: an inheritable set gives capabilities to programs that
@@ -43,7 +43,7 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Name:    "caps",
 		Version: Version,
 		Summary: "drop capabilities to the set container engines keep by default",
-		After:   []string{"user", "seccomp", "nnp"},
+		After:   []string{"runas", "seccomp", "nnp"},
 		Options: []spec.Option{
 			{Name: "add", Type: spec.TypeString, Repeatable: true,
 				Help: "capabilities to keep besides the default ones, comma-separated (CAP_ prefix optional)"},

@@ -19,9 +19,12 @@ package cgroup
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -87,10 +90,38 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 	} else {
 		c, err = contributeV1(host, parent, req.ContainerID, lim)
 	}
+	if err == nil && os.Geteuid() != 0 {
+		err = checkDelegated(c)
+	}
 	// What the plan was made from: a cached plan is reused only while
 	// these are unchanged.
 	c.DependsOn = append(c.DependsOn, host.inputs...)
 	return c, err
+}
+
+// checkDelegated refuses, for an ordinary user, a plan whose cgroup it
+// may not create: cgroups are root's, unless one was delegated to the
+// user (cgroup v2, by systemd's Delegate=yes). Said now, before anything
+// exists, rather than by the first mkdir.
+func checkDelegated(c spec.Contribution) error {
+	for _, h := range c.HostSteps {
+		if h.Mkdir == nil {
+			continue
+		}
+		dir := h.Mkdir.Path
+		for {
+			if _, err := os.Stat(dir); err == nil || dir == "/" {
+				break
+			}
+			dir = path.Dir(dir)
+		}
+		if unix.Access(dir, unix.W_OK) != nil {
+			return fmt.Errorf("crun runs as uid %d, and may not create cgroups in %s (root's): run crun as root, "+
+				"point -o cgroup.parent at a cgroup v2 delegated to you (systemd's Delegate=yes), "+
+				"or leave cgroup out (--plugins default does, for an ordinary user)", os.Geteuid(), dir)
+		}
+	}
+	return nil
 }
 
 func parseLimits(opts map[string]string) (limits, error) {

@@ -27,7 +27,7 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Name:    "nnp",
 		Version: Version,
 		Summary: "no_new_privs: exec never grants privileges (set-user-ID files, file capabilities)",
-		Before:  []string{"seccomp", "user", "caps"},
+		Before:  []string{"seccomp", "runas", "caps"},
 	}, nil
 }
 

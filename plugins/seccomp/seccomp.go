@@ -49,7 +49,7 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Version: Version,
 		Summary: "a system call filter: Docker's default profile, or one in the Docker/OCI JSON form",
 		After:   []string{"nnp"},
-		Before:  []string{"user", "caps"},
+		Before:  []string{"runas", "caps"},
 		Options: []spec.Option{
 			{Name: "profile", Type: spec.TypeString,
 				Help: "a seccomp profile in the Docker/OCI JSON form (default: Docker's default profile)"},

@@ -108,11 +108,17 @@ type Rlimit struct {
 // supplementary groups Groups (none when empty): setgroups, setresgid,
 // setresuid. The capabilities of the process survive the change (its
 // permitted set: keepcaps) so that a Capabilities step after it decides
-// which stay; without one, a user other than root has none left.
+// which stay; without one, a user other than root has none left. The ids
+// are the ones of the process's user namespace: in a new one, they must
+// be mapped (an IDMap host step).
 type SetUser struct {
 	UID    uint32   `json:"uid"`
 	GID    uint32   `json:"gid"`
 	Groups []uint32 `json:"groups,omitempty"`
+	// KeepGroups leaves the supplementary groups as they are, and Groups
+	// must be empty: in a user namespace whose setgroups is denied (an
+	// ordinary user's, mapping only its own ids) setgroups(2) fails.
+	KeepGroups bool `json:"keep_groups,omitempty"`
 }
 
 // Capabilities sets the process's capability sets, by name (CAP_CHOWN,
@@ -313,6 +319,34 @@ type HostStep struct {
 	Report *Report `json:"report,omitempty"`
 	// Hook calls the plugin's Hook method (see Description.Hooks).
 	Hook *Hook `json:"hook,omitempty"`
+	// IDMap writes the id maps of the child's user namespace.
+	IDMap *IDMap `json:"id_map,omitempty"`
+}
+
+// IDMap gives the child's user namespace its user and group ids, at
+// after-clone while the child waits in it: until then every id in it is
+// the overflow id (nobody) and the child can create no file. crun writes
+// /proc/PID/uid_map and gid_map itself when the kernel lets it (as root;
+// or as an ordinary user mapping just its own uid and gid, which needs
+// DenySetgroups); otherwise it runs newuidmap and newgidmap (the uidmap
+// package), which grant an ordinary user the ranges /etc/subuid and
+// /etc/subgid give it. The step implies the user namespace.
+type IDMap struct {
+	UIDs []IDRange `json:"uids"`
+	GIDs []IDRange `json:"gids"`
+	// DenySetgroups writes "deny" to /proc/PID/setgroups first: the
+	// container cannot drop a group to gain access (a file mode that
+	// denies a group), which the kernel demands before an ordinary user
+	// may write a gid map.
+	DenySetgroups bool `json:"deny_setgroups,omitempty"`
+}
+
+// IDRange maps Size ids from Container (in the user namespace) to Host
+// (in crun's), as a line of uid_map does.
+type IDRange struct {
+	Container uint32 `json:"container"`
+	Host      uint32 `json:"host"`
+	Size      uint32 `json:"size"`
 }
 
 // WriteFile writes Content to a file in one write(2), as echo CONTENT >

@@ -67,6 +67,7 @@ func (h HostStep) Action() (string, error) {
 		"kill_cgroup": h.KillCgroup != nil,
 		"report":      h.Report != nil,
 		"hook":        h.Hook != nil,
+		"id_map":      h.IDMap != nil,
 	})
 }
 
@@ -158,6 +159,10 @@ func (s Step) Validate() error {
 		if s.Rlimit.Soft > s.Rlimit.Hard {
 			return fmt.Errorf("rlimit %s: soft limit %d above the hard limit %d", s.Rlimit.Resource, s.Rlimit.Soft, s.Rlimit.Hard)
 		}
+	case s.SetUser != nil:
+		if s.SetUser.KeepGroups && len(s.SetUser.Groups) > 0 {
+			return fmt.Errorf("set_user: keep_groups with groups %v: choose one", s.SetUser.Groups)
+		}
 	case s.Capabilities != nil:
 		c := s.Capabilities
 		for _, set := range []struct {
@@ -225,6 +230,50 @@ func (h HostStep) Validate() error {
 			return fmt.Errorf("report %s: unknown unit %q (bytes, ns, us)", h.Report.Path, h.Report.Unit)
 		}
 		return absolute("report", h.Report.Path)
+	case h.IDMap != nil:
+		if h.Point != HookAfterClone {
+			return fmt.Errorf("id_map: only possible at after-clone, while the child waits in its user namespace")
+		}
+		if err := checkIDRanges("uid", h.IDMap.UIDs); err != nil {
+			return fmt.Errorf("id_map: %w", err)
+		}
+		if err := checkIDRanges("gid", h.IDMap.GIDs); err != nil {
+			return fmt.Errorf("id_map: %w", err)
+		}
+	}
+	return nil
+}
+
+// maxIDRanges is how many lines the kernel takes in an id map (Linux
+// 4.15 and later).
+const maxIDRanges = 340
+
+// checkIDRanges checks the ranges of one id map as the kernel will:
+// at least one, none empty, none overflowing, no two overlapping on
+// either side.
+func checkIDRanges(what string, ranges []IDRange) error {
+	switch {
+	case len(ranges) == 0:
+		return fmt.Errorf("no %s range: a user namespace without one can create no file", what)
+	case len(ranges) > maxIDRanges:
+		return fmt.Errorf("%d %s ranges, the kernel takes at most %d", len(ranges), what, maxIDRanges)
+	}
+	end := func(start, size uint32) uint64 { return uint64(start) + uint64(size) }
+	for i, r := range ranges {
+		if r.Size == 0 {
+			return fmt.Errorf("%s range %s is empty", what, r)
+		}
+		if end(r.Container, r.Size) > 1<<32-1 || end(r.Host, r.Size) > 1<<32-1 {
+			return fmt.Errorf("%s range %s goes past the last id (4294967294)", what, r)
+		}
+		for _, o := range ranges[:i] {
+			if uint64(r.Container) < end(o.Container, o.Size) && uint64(o.Container) < end(r.Container, r.Size) {
+				return fmt.Errorf("%s ranges %s and %s overlap in the container", what, o, r)
+			}
+			if uint64(r.Host) < end(o.Host, o.Size) && uint64(o.Host) < end(r.Host, r.Size) {
+				return fmt.Errorf("%s ranges %s and %s overlap on the host", what, o, r)
+			}
+		}
 	}
 	return nil
 }
