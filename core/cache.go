@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/core/sealed"
 )
 
 // The plan cache. Plugins are planners whose contributions depend only on
@@ -63,7 +64,7 @@ func CacheDir() string { return filepath.Join(RuntimeBase(), "cache") }
 // that entries check for themselves. Each value goes into the hash with
 // its length first, so that no two different inputs hash the same bytes.
 func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (string, error) {
-	self, err := os.Executable()
+	self, err := sealed.Executable()
 	if err != nil {
 		return "", err
 	}

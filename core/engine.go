@@ -30,6 +30,12 @@ import (
 type Engine struct {
 	// Builtins names the plugins served by the built-in server.
 	Builtins []string
+	// SealInit lets Run re-execute the process from a sealed copy of its
+	// binary when crun's init stays in the container (package sealed),
+	// so that the container cannot reach the binary through
+	// /proc/1/exe. Only a program that is crun may set it: the process
+	// is replaced by a new run of the same command line.
+	SealInit bool
 	// PluginPath is searched for crun-plugin-NAME executables.
 	PluginPath []string
 	// Launcher starts plugin processes.

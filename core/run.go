@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crun-project/crun/core/plan"
+	"github.com/crun-project/crun/core/sealed"
 	"github.com/crun-project/crun/core/spawn"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -100,6 +101,17 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	s, err := e.prepare(ctx, in, in.lookup())
 	if err != nil {
 		return ExitCrunFailed, err
+	}
+	if s.Plan.ReapingInit && e.SealInit && !sealed.Running() {
+		// crun's code will stay in the container: from a copy of crun
+		// the container cannot write to (package sealed). The plan is
+		// cached by now: the re-executed crun finds it.
+		s.Close()
+		if c, ok := e.Launcher.(IdleCloser); ok {
+			c.CloseIfIdle() // no plugin host outlives the exec
+		}
+		err := sealed.Reexec()
+		return ExitCrunFailed, fmt.Errorf("crun's init stays in the container (PID 1), and must not be crun's own binary there (CVE-2019-5736): %w", err)
 	}
 	switch {
 	case s.FromCache:

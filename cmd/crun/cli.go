@@ -325,6 +325,8 @@ func engine(o *options) (*core.Engine, func(), error) {
 		CallTimeout: o.pluginTimeout,
 		Cache:       !o.noCache,
 		Launcher:    launcher,
+		// This is crun's own command line (main passes os.Args on).
+		SealInit: true,
 	}
 	return e, launcher.Close, nil
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,12 +340,68 @@ func TestHelpAndVersion(t *testing.T) {
 
 // TestInitIsCrunItself: with pid.init, PID 1 is the copy of crun that
 // ran the steps (there is no other init program), named crun-init.
-func TestInitIsCrunItself(t *testing.T) {
+func TestInitIsNotCrunsBinary(t *testing.T) {
 	requireRoot(t)
-	r := crun(t, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "sh", "-c", "readlink /proc/1/exe; cat /proc/1/comm")
-	if want := crunBin + "\ncrun-init\n"; r.code != 0 || r.stdout != want {
-		t.Errorf("exit %d, PID 1's binary and name %q, want %q (stderr %q)", r.code, r.stdout, want, r.stderr)
+	binary, err := os.ReadFile(crunBin)
+	if err != nil {
+		t.Fatal(err)
 	}
+	// Root with every capability (no caps plugin) reaches PID 1's exe,
+	// and tries to write through it.
+	attempt := `readlink /proc/1/exe; cat /proc/1/comm; echo x >> /proc/1/exe || echo refused; echo ready; read line || true`
+	b := startCrun(t, "--plugins", "pid,mnt", "-o", "pid.init=true", "run", "sh", "-c", attempt)
+	b.waitLine(t, "ready")
+	// The host's view: crun's child, the init, runs from a binary the
+	// kernel lets nobody write to.
+	// (Each thread lists the children it cloned.)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", b.cmd.Process.Pid))
+	var children []string
+	for _, task := range tasks {
+		list, _ := os.ReadFile(task)
+		children = append(children, strings.Fields(string(list))...)
+	}
+	if len(children) != 1 {
+		t.Fatalf("crun's children: %q", children)
+	}
+	exe := "/proc/" + children[0] + "/exe"
+	if f, err := os.OpenFile(exe, os.O_WRONLY, 0); err == nil || !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.ETXTBSY) {
+		t.Errorf("open %s for writing: %v, want EROFS or ETXTBSY", exe, err)
+		if f != nil {
+			f.Close()
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(exe, &st); err != nil || st.Flags&unix.ST_RDONLY == 0 {
+		if seals, err := sealsOf(exe); err != nil || seals&unix.F_SEAL_WRITE == 0 {
+			t.Errorf("the init's binary is neither on a read-only mount (flags %#x) nor sealed (%v)", st.Flags, err)
+		}
+	}
+	if code := b.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, b.stderr)
+	}
+	lines := strings.Split(b.stdout.String(), "\n")
+	if len(lines) < 3 || lines[0] == crunBin || lines[1] != "crun-init" || lines[2] != "refused" {
+		t.Errorf("in the container: %q, want a binary other than %s, crun-init, refused; stderr %q", lines, crunBin, b.stderr)
+	}
+	if after, err := os.ReadFile(crunBin); err != nil || !bytes.Equal(after, binary) {
+		t.Errorf("crun's binary changed: %v", err)
+	}
+	// Without an init of crun's in the container, crun runs from its
+	// binary as started.
+	r := crun(t, "--plugins", "pid,mnt", "run", "sh", "-c", "readlink /proc/1/exe")
+	if r.code != 0 || r.stdout == crunBin+"\n" {
+		t.Errorf("without pid.init: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// sealsOf returns a memfd's seals.
+func sealsOf(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
 }
 
 // TestOpenFileLimit: the Go runtime raises crun's soft limit on open

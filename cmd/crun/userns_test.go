@@ -257,6 +257,14 @@ func TestRootless(t *testing.T) {
 		t.Errorf("user.map of its own ids: exit %d, stdout %q, want %q; stderr %q", r.code, r.stdout, want, r.stderr)
 	}
 
+	// crun's init as PID 1 runs from a sealed copy of crun (an ordinary
+	// user may not make the read-only mount root's crun uses).
+	r = u.crun(t, nil, "--plugins", "user,pid,mnt", "-o", "pid.init=true", "run", "/bin/sh", "-c",
+		`readlink /proc/1/exe; echo x >> /proc/1/exe 2>/dev/null || echo refused`)
+	if want := "/memfd:crun (deleted)\nrefused\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("pid.init as %s: exit %d, stdout %q, want %q; stderr %q", rootlessUserName, r.code, r.stdout, want, r.stderr)
+	}
+
 	// Bad input: ids that are not the user's; namespaces without user;
 	// a cgroup it may not make.
 	for _, c := range []struct {

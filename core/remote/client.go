@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crun-project/crun/core"
+	"github.com/crun-project/crun/core/sealed"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -90,7 +91,7 @@ func (l *Launcher) start() (*host, error) {
 	}
 	path := l.Path
 	if path == "" {
-		self, err := os.Executable()
+		self, err := sealed.Executable()
 		if err != nil {
 			return nil, err
 		}
