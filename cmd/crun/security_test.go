@@ -138,9 +138,10 @@ func TestMaskStopsTheKernelEscapes(t *testing.T) {
 }
 
 // TestDeviceNodesStayClosed: a device node the container brings does not
-// open, whether its rootfs holds it or it makes one (with CAP_MKNOD
-// given back): nodev on the rootfs and on its tmpfs mounts. The devices
-// crun binds into /dev work.
+// open, whether its rootfs holds it, a bound directory does, or it makes
+// one (with CAP_MKNOD given back): nodev on the rootfs, on bound
+// directories and on its tmpfs mounts. The devices crun binds into /dev
+// work, and so does a device bound on its own.
 func TestDeviceNodesStayClosed(t *testing.T) {
 	requireRoot(t)
 	root := filepath.Join(t.TempDir(), "rootfs")
@@ -156,6 +157,27 @@ func TestDeviceNodesStayClosed(t *testing.T) {
 	}
 	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", root, "run", "/bin/sh", "-c", read); r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
 		t.Errorf("the rootfs's node opened: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	// A node in a bound directory is not given either; a device bound on
+	// its own is.
+	dir := t.TempDir()
+	if err := unix.Mknod(filepath.Join(dir, "kmsg"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 11))); err != nil {
+		t.Fatal(err)
+	}
+	readBound := "head -c 1 /bound/kmsg >/dev/null && echo read"
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "--bind", dir+":/bound", "--rootfs", root, "run", "/bin/sh", "-c", readBound); r.code == 0 ||
+		!strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("the node in a bound directory opened: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "--bind", dir+":/bound:ro", "--rootfs", root, "run", "/bin/sh", "-c", readBound); r.code == 0 {
+		t.Errorf("the node in a read-only bound directory opened: %q %q", r.stdout, r.stderr)
+	}
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "-o", "chroot.nodev=false", "--bind", dir+":/bound", "--rootfs", root, "run", "/bin/sh", "-c", readBound); r.stdout != "read\n" {
+		t.Errorf("chroot.nodev=false: the node in a bound directory does not open: %q %q", r.stdout, r.stderr)
+	}
+	if r := crun(t, "--plugins", "uts,pid,mnt,chroot", "--bind", filepath.Join(dir, "kmsg")+":/given", "--rootfs", root, "run", "/bin/sh", "-c",
+		"head -c 1 /given >/dev/null && echo read"); r.stdout != "read\n" {
+		t.Errorf("a device bound on its own does not open: %q %q", r.stdout, r.stderr)
 	}
 	made := "mknod /dev/k c 1 11 && { head -c 1 /dev/k >/dev/null && echo read; echo x > /dev/null && echo null-works; }"
 	if r := crun(t, "--plugins", "uts,pid,mnt,chroot,caps", "-o", "caps.add=MKNOD", "--rootfs", root, "run", "/bin/sh", "-c", made); r.stdout != "null-works\n" ||

@@ -12,6 +12,17 @@
 //     /dev, tmpfs) are the host's until crun unmounts them at exit. The
 //     plugin warns about both.
 //
+// Devices: a device node the container was not given does not open,
+// whether its rootfs holds it, a bound directory does, or it is made
+// inside (with CAP_MKNOD) in /dev or a --tmpfs: all of those are mounted
+// nodev (-o chroot.nodev=false lifts it). The host's harmless devices
+// crun binds into /dev, and a device bound on its own with --bind, are
+// mounts of their own and open. Why nodev rather than a device cgroup:
+// the VFS enforces it at open for every process, with or without the
+// cgroup plugin, as root and rootless alike (an ordinary user gets no
+// device cgroup; cgroup v2 would need an eBPF program), and it costs a
+// remount per mount rather than a program per container.
+//
 // -o chroot.method=chroot|pivot forces one method (pivot needs mnt).
 // Steps: mounts in the mount phase (targets resolved inside the rootfs, so
 // a symlink in it cannot point a mount at the host), the root switch in
@@ -133,9 +144,21 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 	for _, b := range cfg.binds {
 		mountIn(spec.Mount{Source: b.source, Target: b.target, Flags: []string{"bind", "rec"}, CreateTarget: true},
 			"--bind "+b.source+":"+b.target)
-		if b.readonly {
+		// A device node bound on its own is given to the container; one
+		// found in a bound directory is not.
+		fi, err := os.Stat(b.source)
+		nodev := cfg.nodev && (err != nil || fi.Mode()&os.ModeDevice == 0)
+		c.DependsOn = append(c.DependsOn, b.source)
+		switch {
+		case b.readonly && nodev:
+			mountIn(spec.Mount{Source: b.source, Target: b.target, Flags: []string{"remount", "bind", "ro", "nodev"}},
+				"read-only (a bind mount takes ro only on a remount), and a device node in it does not open (nodev)")
+		case b.readonly:
 			mountIn(spec.Mount{Source: b.source, Target: b.target, Flags: []string{"remount", "bind", "ro"}},
 				"make the bind mount read-only (a bind mount takes ro only on a remount)")
+		case nodev:
+			mountIn(spec.Mount{Source: b.source, Target: b.target, Flags: []string{"remount", "bind", "nodev"}},
+				"a device node in the bound directory does not open (nodev): bind the device itself to give it")
 		}
 	}
 	if cfg.readonly {
