@@ -104,9 +104,16 @@ func crunCmd(ctx context.Context, args ...string) *exec.Cmd {
 // crun runs crun to completion.
 func crun(t *testing.T, args ...string) result {
 	t.Helper()
+	return runToEnd(t, func(ctx context.Context) *exec.Cmd { return crunCmd(ctx, args...) })
+}
+
+// runToEnd runs the command prepare makes (within a minute) and returns
+// what it printed and its exit code.
+func runToEnd(t *testing.T, prepare func(context.Context) *exec.Cmd) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := crunCmd(ctx, args...)
+	cmd := prepare(ctx)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -114,7 +121,7 @@ func crun(t *testing.T, args ...string) result {
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
-			t.Fatalf("crun %v: %v", args, err)
+			t.Fatalf("%v: %v", cmd.Args, err)
 		}
 		r.code = ee.ExitCode()
 	}

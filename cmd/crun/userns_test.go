@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // The user plugin, run by root and by an ordinary user. .ci/run makes
@@ -84,24 +83,13 @@ func rootlessRunner(t *testing.T) *rootless {
 // crun runs crun as the user, with env added to a minimal environment.
 func (u *rootless) crun(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, crunBin, args...)
-	cmd.Dir = u.home
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + u.home, "XDG_RUNTIME_DIR=" + u.xdg}, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("crun %v as %s: %v", args, rootlessUserName, err)
-		}
-		r.code = ee.ExitCode()
-	}
-	return r
+	return runToEnd(t, func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, crunBin, args...)
+		cmd.Dir = u.home
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + u.home, "XDG_RUNTIME_DIR=" + u.xdg}, env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
+		return cmd
+	})
 }
 
 var (

@@ -64,7 +64,7 @@ func Running() bool {
 // it was re-executed: crun finds its plugin host beside it, and names it
 // in cache keys.
 func Executable() (string, error) {
-	if startedFrom != "" {
+	if startedFrom != "" && Running() {
 		return startedFrom, nil
 	}
 	return os.Executable()
