@@ -86,6 +86,13 @@ func expandPresets(req Request, who caller) (plugins []string, warnings []plan.W
 	return plugins, warnings
 }
 
+// ExpandPlugins returns the plugins a request enables, its presets
+// expanded, in the order it names them.
+func ExpandPlugins(req Request) []string {
+	plugins, _ := expandPresets(req, whoCalls(req))
+	return plugins
+}
+
 // whoCalls finds out what presets adapt to, when a request names one.
 func whoCalls(req Request) caller {
 	if os.Geteuid() == 0 {

@@ -90,6 +90,7 @@ type options struct {
 	preserveFDs   int
 	user          string
 	groupAdd      []string
+	diff          []string
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -120,6 +121,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noCache, "no-cache", false, "plan with the plugins even when a cached plan for the same inputs exists")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
 	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
+	fs.StringSliceVar(&o.diff, "diff", nil, "plan: show what --plugins adds to (+) or takes from (-) the plan of these plugins, e.g. --diff uts,pid,mnt")
 	fs.BoolVar(&o.explain, "explain", false, "plan: say in plain words why each namespace and step is there")
 	fs.StringVar(&o.logLevel, "log-level", "off", "show what plugin processes log, from this level: error, warn, info, debug, trace (crun reports a plugin's failure itself)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")

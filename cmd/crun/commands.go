@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/crun-project/crun/core"
+	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -20,6 +22,9 @@ func cmdPlan(o *options, command []string, stdout, stderr io.Writer) int {
 		return core.ExitCrunFailed
 	}
 	defer cleanup()
+	if len(o.diff) > 0 {
+		return planDiff(e, req, o.diff, stdout, stderr)
+	}
 	s, err := e.Prepare(context.Background(), req)
 	if err != nil {
 		fmt.Fprintf(stderr, "crun: %v\n", err)
@@ -36,6 +41,40 @@ func cmdPlan(o *options, command []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	s.Plan.WriteText(stdout, o.explain)
+	return 0
+}
+
+// planDiff prints what the request's plugins add to or take from the
+// plan of the plugins against: both planned for one container id, the
+// options of plugins the other side lacks left out of it.
+func planDiff(e *core.Engine, req core.Request, against []string, stdout, stderr io.Writer) int {
+	if req.ContainerID == "" {
+		req.ContainerID = core.NewContainerID()
+	}
+	base := req
+	base.Plugins = against
+	enabled := core.ExpandPlugins(base)
+	base.Options = nil
+	for _, opt := range req.Options {
+		if slices.Contains(enabled, opt.Plugin) {
+			base.Options = append(base.Options, opt)
+		}
+	}
+	var plans [2]*plan.Plan
+	for i, r := range []core.Request{base, req} {
+		s, err := e.Prepare(context.Background(), r)
+		if err != nil {
+			fmt.Fprintf(stderr, "crun: plan --plugins %s: %v\n", strings.Join(r.Plugins, ","), err)
+			return core.ExitCrunFailed
+		}
+		plans[i] = s.Plan
+		s.Close()
+	}
+	fmt.Fprintf(stdout, "--plugins %s against --plugins %s (container %s on both sides):\n",
+		strings.Join(req.Plugins, ","), strings.Join(against, ","), req.ContainerID)
+	if !plan.Diff(stdout, plans[0], plans[1]) {
+		fmt.Fprintln(stdout, "no difference")
+	}
 	return 0
 }
 

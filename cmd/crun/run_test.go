@@ -496,3 +496,38 @@ func TestCrashingChild(t *testing.T) {
 		t.Errorf("without the trigger: %v %q", err, out)
 	}
 }
+
+// TestPlanDiff: plan --diff shows what a plugin adds (+) or takes away
+// (-), for one container id on both sides, and nothing for equal sets.
+func TestPlanDiff(t *testing.T) {
+	requireRoot(t)
+	r := crun(t, "plan", "--name", "diffed", "--plugins", "uts,pid,mnt,cgroup", "--pids-max", "7", "--diff", "uts,pid,mnt", "--", "sh")
+	want := []string{
+		"--plugins uts,pid,mnt,cgroup against --plugins uts,pid,mnt (container diffed on both sides):",
+		"host steps:",
+		"+ [before-clone] cgroup: mkdir -p /sys/fs/cgroup/",
+		`+ [before-clone] cgroup: write "7" to /sys/fs/cgroup/`,
+		"child steps:",
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("no %q in:\n%s", w, r.stdout)
+		}
+	}
+	if r.code != 0 || strings.Contains(r.stdout, "\n- ") || strings.Contains(r.stdout, "clone flags:") || !strings.Contains(r.stdout, "/diffed") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	// The other way round: only what cgroup did, taken away.
+	r = crun(t, "plan", "--plugins", "uts", "--diff", "uts,pid", "--", "sh")
+	if r.code != 0 || !strings.Contains(r.stdout, "clone flags:\n- CLONE_NEWPID\n") || strings.Contains(r.stdout, "\n+ ") {
+		t.Errorf("uts against uts,pid: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = crun(t, "plan", "--plugins", "uts,pid", "--diff", "uts,pid", "--", "sh")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "\nno difference\n") {
+		t.Errorf("equal sets: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = crun(t, "plan", "--plugins", "uts", "--diff", "nosuchplugin", "--", "sh")
+	if r.code != 125 || !strings.Contains(r.stderr, "nosuchplugin") {
+		t.Errorf("an unknown plugin: exit %d, %q", r.code, r.stderr)
+	}
+}
