@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Documentation that shows commands must be right: these tests run the
@@ -121,7 +124,11 @@ func lineMatches(expected, actual string) bool {
 	return true
 }
 
-// runDoc runs a document's console blocks in order.
+// runDoc runs a document's console blocks in order, in ONE shell session,
+// as a reader at one terminal would: a cd or a variable carries over to
+// the next command (a build that leaves the reader in another directory
+// breaks what follows, as it would for them). Commands read no input
+// (the shell's stdin is /dev/null) and each gets a minute.
 func runDoc(t *testing.T, doc string) {
 	t.Helper()
 	requireRoot(t)
@@ -130,22 +137,107 @@ func runDoc(t *testing.T, doc string) {
 	if len(cmds) == 0 {
 		t.Fatalf("%s has no console blocks", doc)
 	}
+	sh := newSession(t, repo)
 	for _, c := range cmds {
-		cmd := exec.Command("sh", "-c", c.command)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "PATH="+testDir+":"+os.Getenv("PATH"))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s:%d: %s: %v\n%s", doc, c.line, c.command, err, out)
+		out, code := sh.run(t, c.command)
+		if code != 0 {
+			t.Fatalf("%s:%d: %s: exit %d\n%s", doc, c.line, c.command, code, out)
 		}
-		actual := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-		if len(out) == 0 {
+		actual := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		if out == "" {
 			actual = nil
 		}
 		if !matchOutput(c.expected, actual) {
 			t.Errorf("%s:%d: %s\nprinted:\n%s\nthe document says:\n%s", doc, c.line, c.command, out, strings.Join(c.expected, "\n"))
 		}
 	}
+}
+
+// session is one bash process that runs commands one by one: each line
+// comes on fd 3 and is eval'd, and a marker with its status ends its
+// output (stdout and stderr, interleaved as written).
+type session struct {
+	cmd      *exec.Cmd
+	commands *os.File
+	output   *bufio.Reader
+	marker   string
+}
+
+func newSession(t *testing.T, dir string) *session {
+	t.Helper()
+	commandsR, commandsW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{commands: commandsW, output: bufio.NewReader(outR), marker: fmt.Sprintf("--- end of command %d ---", time.Now().UnixNano())}
+	s.cmd = exec.Command("bash", "-c", `while IFS= read -r -u 3 line; do eval "$line"; rc=$?; printf '\n%s %d\n' "$MARKER" "$rc"; done`)
+	s.cmd.Dir = dir
+	s.cmd.Env = append(os.Environ(), "PATH="+testDir+":"+os.Getenv("PATH"), "MARKER="+s.marker)
+	s.cmd.Stdout, s.cmd.Stderr = outW, outW
+	s.cmd.ExtraFiles = []*os.File{commandsR}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	commandsR.Close()
+	outW.Close()
+	t.Cleanup(func() {
+		commandsW.Close()
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+		}
+		outR.Close()
+	})
+	return s
+}
+
+// run runs one command line and returns what it printed and its status.
+func (s *session) run(t *testing.T, command string) (string, int) {
+	t.Helper()
+	if _, err := fmt.Fprintln(s.commands, command); err != nil {
+		t.Fatalf("the shell session is gone: %v", err)
+	}
+	type answer struct {
+		out  string
+		code int
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		var out strings.Builder
+		for {
+			line, err := s.output.ReadString('\n')
+			if rest, ok := strings.CutPrefix(line, s.marker+" "); ok {
+				code, _ := strconv.Atoi(strings.TrimSpace(rest))
+				// The newline printed before the marker is not the command's.
+				got <- answer{strings.TrimSuffix(out.String(), "\n"), code, nil}
+				return
+			}
+			out.WriteString(line)
+			if err != nil {
+				got <- answer{out.String(), -1, err}
+				return
+			}
+		}
+	}()
+	select {
+	case a := <-got:
+		if a.err != nil {
+			t.Fatalf("%s: the shell session ended (%v):\n%s", command, a.err, a.out)
+		}
+		return a.out, a.code
+	case <-time.After(time.Minute):
+		s.cmd.Process.Kill()
+		t.Fatalf("%s: still running after a minute", command)
+	}
+	return "", -1
 }
 
 func TestMatchOutput(t *testing.T) {

@@ -23,3 +23,15 @@ func TestMakesTheTreePrivateFirst(t *testing.T) {
 		t.Fatalf("first step %+v, want a recursive private remount of / in the prepare phase", s)
 	}
 }
+
+func TestPropagation(t *testing.T) {
+	for value, want := range map[string]string{"slave": "slave", "shared": "shared", "private": "private"} {
+		c, err := Plugin{}.Contribute(context.Background(), spec.ContributeRequest{Options: map[string]string{"propagation": value}})
+		if err != nil || c.Steps[0].Mount.Flags[1] != want || (value != "private") != (len(c.Warnings) == 1) {
+			t.Errorf("%s: %+v %v", value, c, err)
+		}
+	}
+	if _, err := (Plugin{}).Contribute(context.Background(), spec.ContributeRequest{Options: map[string]string{"propagation": "up"}}); err == nil {
+		t.Error("propagation=up accepted")
+	}
+}
