@@ -77,6 +77,10 @@ type Request struct {
 	// StopTimeout is how long the container has after a forwarded
 	// SIGTERM before crun kills it; 0 waits forever.
 	StopTimeout time.Duration
+	// Exec, when set, is the program the container runs (with Command as
+	// its argv): a file crun opened, which nothing in the container can
+	// replace (crun probe's).
+	Exec *os.File
 }
 
 // Session is a prepared run: a plan and the plugin processes it may still

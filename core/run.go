@@ -97,7 +97,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 		return ExitCrunFailed, err
 	}
 	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
-		stopTimeout: req.StopTimeout, preserveFDs: req.PreserveFDs}
+		stopTimeout: req.StopTimeout, preserveFDs: req.PreserveFDs, exec: req.Exec}
 	s, err := e.prepare(ctx, in, in.lookup())
 	if err != nil {
 		return ExitCrunFailed, err
@@ -179,6 +179,7 @@ type parentRun struct {
 	stopTimeout time.Duration
 	stopTimer   *time.Timer
 	preserveFDs int
+	exec        *os.File // Request.Exec
 	exited      bool
 	// hostMounts are the mounts the child made in the host's mount
 	// namespace (none with a mount namespace), as host paths.
@@ -289,7 +290,7 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 	s := r.session
 	p := s.Plan
 	attr := spawn.Attr{Stdio: streams.files, Terminal: -1, CgroupFD: -1, Wait: hasAfterClone(p),
-		Trace: r.trace, Forwarded: ForwardedSignals, PreserveFDs: r.preserveFDs}
+		Trace: r.trace, Forwarded: ForwardedSignals, PreserveFDs: r.preserveFDs, Exec: r.exec}
 	if fd, ok := foregroundTerminal(r.stdio.In); ok {
 		attr.Terminal = fd
 		r.terminal = fd

@@ -38,6 +38,7 @@ const usage = `crun runs a command in an isolated environment; every isolation f
 Usage:
   crun [flags] run [flags] [--] COMMAND [ARG...]   run COMMAND in a container
   crun [flags] plan [flags] [--] COMMAND [ARG...]  print what run would do, without doing it
+  crun [flags] probe [--json]                      what the container shares with the host, side by side
   crun [flags] plugins                             list the plugins crun can use
   crun rootfs create DIR                           make a minimal busybox root file system
   crun rootfs import SRC DIR                       unpack a rootfs tarball or OCI image layout
@@ -51,6 +52,8 @@ Examples:
   crun --plugins uts,pid,mnt,cgroup --pids-max 20 run sh   a fork bomb stops at 20 processes
   crun plan --plugins uts,pid,mnt -- sh       the clone flags and steps, in order
   crun plan --explain --plugins mnt -- sh     ... and why each is there
+  crun plan --plugins uts,pid,mnt,cgroup --diff uts,pid,mnt -- sh   what cgroup adds to the plan
+  crun --plugins uts,pid,mnt probe            which namespaces, capabilities, limits differ from the host's
   crun run echo hello                         no plugins: a plain fork/exec
   crun rootfs create /tmp/rootfs && crun --plugins uts,pid,mnt,chroot --rootfs /tmp/rootfs run sh
 
@@ -120,7 +123,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.pluginSHA256, "plugin-sha256", nil, "pin a third-party plugin: NAME=SHA256 (repeatable; also the sha256 map of "+DefaultPluginsConfig+" or $CRUN_PLUGINS_CONFIG)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "plan with the plugins even when a cached plan for the same inputs exists")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
-	fs.BoolVar(&o.json, "json", false, "plan, plugins: print JSON for tools")
+	fs.BoolVar(&o.json, "json", false, "plan, plugins, probe: print JSON for tools")
 	fs.StringSliceVar(&o.diff, "diff", nil, "plan: show what --plugins adds to (+) or takes from (-) the plan of these plugins, e.g. --diff uts,pid,mnt")
 	fs.BoolVar(&o.explain, "explain", false, "plan: say in plain words why each namespace and step is there")
 	fs.StringVar(&o.logLevel, "log-level", "off", "show what plugin processes log, from this level: error, warn, info, debug, trace (crun reports a plugin's failure itself)")
@@ -144,7 +147,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(rest) == 0 {
-		fmt.Fprintf(stderr, "crun: no command: use run, plan, plugins, rootfs, cleanup or version (crun --help)\n")
+		fmt.Fprintf(stderr, "crun: no command: use run, plan, probe, plugins, rootfs, cleanup or version (crun --help)\n")
 		return core.ExitCrunFailed
 	}
 	verb, rest := rest[0], rest[1:]
@@ -167,6 +170,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRun(&o, rest, stdin, stdout, stderr)
 	case "plan":
 		return cmdPlan(&o, rest, stdout, stderr)
+	case "probe":
+		return cmdProbe(&o, rest, stdout, stderr)
+	case probeVerb:
+		return probeInside(stdin, stdout)
 	case "plugins":
 		return cmdPlugins(&o, rest, stdout, stderr)
 	case "version":
@@ -182,7 +189,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, plugins, rootfs, cleanup or version (crun --help)\n", verb)
+		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, probe, plugins, rootfs, cleanup or version (crun --help)\n", verb)
 		return core.ExitCrunFailed
 	}
 }

@@ -61,7 +61,7 @@ type probeReport struct {
 	Dev      []string `json:"dev"`
 }
 
-func probe(t *testing.T, args ...string) probeReport {
+func probeRootfs(t *testing.T, args ...string) probeReport {
 	t.Helper()
 	r := crun(t, append(args, "/probe")...)
 	if r.code != 0 {
@@ -103,7 +103,7 @@ func TestFullContainer(t *testing.T) {
 func TestProbeSeesOnlyTheContainer(t *testing.T) {
 	root := testRootfs(t)
 	before := snapshot(t)
-	p := probe(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", root, "--env", "X=1", "run")
+	p := probeRootfs(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", root, "--env", "X=1", "run")
 	entries, _ := os.ReadDir(root)
 	var want []string
 	for _, e := range entries {

@@ -253,6 +253,12 @@ func TestRootless(t *testing.T) {
 		t.Errorf("pid.init as %s: exit %d, stdout %q, want %q; stderr %q", rootlessUserName, r.code, r.stdout, want, r.stderr)
 	}
 
+	// crun probe as the user: a user namespace of its own, root inside.
+	rows := probeRows(t, u.crun(t, nil, "--plugins", "default", "--rootfs", root, "probe", "--json"))
+	if rows["namespace user"]["verdict"] != "isolated" || !strings.HasPrefix(rows["uid map (inside outside count)"]["container"], "0 "+uid+" 1") {
+		t.Errorf("probe as %s: %v %v", rootlessUserName, rows["namespace user"], rows["uid map (inside outside count)"])
+	}
+
 	// Bad input: ids that are not the user's; namespaces without user;
 	// a cgroup it may not make.
 	for _, c := range []struct {

@@ -78,17 +78,29 @@ func Reexec() error {
 	if err != nil {
 		return err
 	}
-	bin, err := readOnlyView(self)
+	bin, err := Open()
 	if err != nil {
-		if bin, err = sealedCopy("/proc/self/exe"); err != nil {
-			return err
-		}
+		return err
 	}
 	defer bin.Close()
 	// The kernel opens the path before it closes the close-on-exec fds.
 	env := append(os.Environ(), fromEnv+"="+self)
 	err = unix.Exec("/proc/self/fd/"+strconv.Itoa(int(bin.Fd())), os.Args, env)
 	return fmt.Errorf("execute %s: %w", bin.Name(), err)
+}
+
+// Open returns crun's binary, open (close-on-exec), as nobody can write
+// to it: through a read-only mount attached nowhere, or a sealed copy.
+// Executed by fd, it is a program the container cannot replace.
+func Open() (*os.File, error) {
+	self, err := Executable()
+	if err != nil {
+		return nil, err
+	}
+	if bin, err := readOnlyView(self); err == nil {
+		return bin, nil
+	}
+	return sealedCopy("/proc/self/exe")
 }
 
 // readOnlyView opens path through a read-only bind mount of the file

@@ -327,7 +327,7 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 	// The command gets its standard streams, the fds the caller asked to
 	// pass on (--preserve-fds), and nothing else crun inherited. (The
 	// reports pipe closes with the exec.)
-	l.closeFrom(uintptr(3+l.preserveFDs), uintptr(fds.reports))
+	l.closeFrom(uintptr(3+l.preserveFDs), uintptr(fds.reports), uintptr(fds.exec))
 	l.exec()
 	return 0, 0
 }
@@ -389,7 +389,7 @@ func (l *launch) closeCrunsFiles() {
 			}
 			off += reclen
 			if fd < 3 || fd == dir || int(fd) == fds.reports || int(fd) == fds.control || int(fd) == fds.terminal ||
-				int(fd) == fds.stdio[0] || int(fd) == fds.stdio[1] || int(fd) == fds.stdio[2] {
+				int(fd) == fds.stdio[0] || int(fd) == fds.stdio[1] || int(fd) == fds.stdio[2] || int(fd) == fds.exec {
 				continue
 			}
 			if flags, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, fd, syscall.F_GETFD, 0, 0, 0, 0); e == 0 && flags&syscall.FD_CLOEXEC != 0 {
@@ -1095,16 +1095,25 @@ func (l *launch) supervise(cmd uintptr) {
 //
 //go:nosplit
 //go:norace
-func (l *launch) closeFrom(first, keep uintptr) {
+func (l *launch) closeFrom(first, keep1, keep2 uintptr) {
 	const last = 1<<32 - 1 // close_range's unsigned int
-	if keep < first {
-		l.closeRange(first, last)
-		return
+	if keep2 < keep1 {
+		keep1, keep2 = keep2, keep1
 	}
-	if keep > first {
-		l.closeRange(first, keep-1)
+	lo := first
+	if keep1 >= lo && keep1 <= last {
+		if keep1 > lo {
+			l.closeRange(lo, keep1-1)
+		}
+		lo = keep1 + 1
 	}
-	l.closeRange(keep+1, last)
+	if keep2 >= lo && keep2 <= last {
+		if keep2 > lo {
+			l.closeRange(lo, keep2-1)
+		}
+		lo = keep2 + 1
+	}
+	l.closeRange(lo, last)
 }
 
 // closeRange closes the fds from lo to hi.
@@ -1129,6 +1138,14 @@ func (l *launch) closeRange(lo, hi uintptr) {
 //go:norace
 func (l *launch) exec() {
 	p := l.prog
+	if l.fds.exec >= 0 {
+		// The file crun passed: no search, nothing of the container's.
+		l.report(kindExec, 0, execFromFD)
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&l.sigmask)), 0, 8, 0, 0)
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(l.fds.exec), uintptr(unsafe.Pointer(&empty[0])),
+			uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])), unix.AT_EMPTY_PATH, 0)
+		l.fail(0, stExec, e, execFromFD)
+	}
 	denied := -1
 	for i := 0; i < len(p.candidates); i++ {
 		c := ptr(p.candidates[i])

@@ -35,6 +35,12 @@ type outcome struct {
 // waits for it.
 func run(t *testing.T, p *plan.Plan, f Follower) outcome {
 	t.Helper()
+	return runWith(t, p, f, nil)
+}
+
+// runWith is run with Attr changed by attr first.
+func runWith(t *testing.T, p *plan.Plan, f Follower, attr func(*Attr)) outcome {
+	t.Helper()
 	prog, err := Compile(p)
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
@@ -44,7 +50,11 @@ func run(t *testing.T, p *plan.Plan, f Follower) outcome {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	c, err := prog.Start(Attr{Stdio: [3]*os.File{nil, out, nil}, Terminal: -1, CgroupFD: -1})
+	a := Attr{Stdio: [3]*os.File{nil, out, nil}, Terminal: -1, CgroupFD: -1}
+	if attr != nil {
+		attr(&a)
+	}
+	c, err := prog.Start(a)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -421,6 +431,27 @@ func TestExec(t *testing.T) {
 				t.Errorf("the child exited %v", r.status)
 			}
 		})
+	}
+}
+
+// TestExecFromFD: with Attr.Exec the child executes that file, whatever
+// the command's name and PATH say, with the plan's argv; with crun's
+// init as PID 1 too. The file stays out of the command's fds.
+func TestExecFromFD(t *testing.T) {
+	sdktest.RequireRoot(t)
+	sh, err := os.Open("/bin/sh")
+	must(t, err)
+	defer sh.Close()
+	for _, init := range []bool{false, true} {
+		p := testPlan()
+		p.ReapingInit = init
+		p.Command, p.Env = []string{"no-such-command", "-c", `echo from fd; set -- /proc/self/fd/*; echo $#`}, []string{"PATH=/nowhere"}
+		var execed string
+		r := runWith(t, p, Follower{Exec: func(path string, _ int64) { execed = path }}, func(a *Attr) { a.Exec = sh })
+		// 0, 1, 2 and ls's own directory.
+		if r.failure != nil || r.stdout != "from fd\n4\n" || !strings.Contains(execed, "by fd") {
+			t.Errorf("init %v: failure %v, stdout %q, exec %q", init, r.failure, r.stdout, execed)
+		}
 	}
 }
 

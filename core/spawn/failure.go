@@ -97,7 +97,11 @@ func (p *Program) describe(rec record) *Failure {
 	if rec.Step == 0 || int(rec.Step) > len(p.steps) {
 		switch stage(rec.Stage) {
 		case stExec:
-			f.What = "exec " + p.candidate(min(int(rec.Arg), len(p.candidates)-1))
+			i := int(rec.Arg)
+			if i != execFromFD {
+				i = min(i, len(p.candidates)-1)
+			}
+			f.What = "exec " + p.candidate(i)
 			f.ExitCode, f.Hint = execFailure(errno)
 		case stNotFound:
 			f.What, f.Err = "exec "+p.plan.Command[0], ErrNotFound
@@ -212,7 +216,15 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 	return errno
 }
 
-func (p *Program) candidate(i int) string { return str(p.candidates[i]) }
+func (p *Program) candidate(i int) string {
+	if i == execFromFD {
+		return p.plan.Command[0] + " (the program crun passed, by fd)"
+	}
+	return str(p.candidates[i])
+}
+
+// execFromFD, as a candidate's index, is Attr.Exec's file.
+const execFromFD = 1<<31 - 1
 
 // str returns NUL-terminated bytes as a string.
 func str(b []byte) string {

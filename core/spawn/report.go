@@ -142,7 +142,7 @@ func (c *Child) Follow(f Follower) (executing bool, failure *Failure, err error)
 			return false, nil, fmt.Errorf("the child sent a report of unknown kind %d", rec.Kind)
 		}
 	}
-	if announced < 0 || announced >= len(c.prog.candidates) {
+	if announced < 0 || announced >= len(c.prog.candidates) && announced != execFromFD {
 		return false, nil, nil
 	}
 	if f.Exec != nil {

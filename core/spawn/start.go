@@ -33,6 +33,11 @@ type Attr struct {
 	// command (runc's --preserve-fds); every other fd crun has, the
 	// command does not get.
 	PreserveFDs int
+	// Exec, when set, is the program the child executes (execveat of
+	// the file, argv and environment the plan's), instead of looking the
+	// command up in the container: crun's probe, which the container
+	// cannot replace.
+	Exec *os.File
 }
 
 // Child is a started child. The caller waits for it (wait4) and signals
@@ -77,6 +82,8 @@ type launch struct {
 type childFDs struct {
 	stdio                      [3]int
 	reports, control, terminal int
+	// exec is Attr.Exec's fd, or -1.
+	exec int
 	// parentEnds are crun's ends of the pipes, which the child closes.
 	parentEnds [2]int
 }
@@ -93,7 +100,7 @@ type cloneArgs struct {
 // waiting for Release.
 func (p *Program) Start(a Attr) (*Child, error) {
 	l := &launch{prog: p, wait: a.Wait, trace: a.Trace}
-	l.fds.terminal, l.fds.control = -1, -1
+	l.fds.terminal, l.fds.control, l.fds.exec = -1, -1, -1
 	l.fds.parentEnds = [2]int{-1, -1}
 	// Everything opened here for the child is closed once it is forked.
 	var opened []int
@@ -164,6 +171,11 @@ func (p *Program) Start(a Attr) (*Child, error) {
 			return fail(err)
 		}
 	}
+	if a.Exec != nil {
+		if l.fds.exec, err = above2(int(a.Exec.Fd())); err != nil {
+			return fail(err)
+		}
+	}
 	l.nofile, l.setNofile = containerNofile()
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
@@ -183,6 +195,7 @@ func (p *Program) Start(a Attr) (*Child, error) {
 
 	pid, err := l.start()
 	runtime.KeepAlive(a.Stdio)
+	runtime.KeepAlive(a.Exec)
 	if err != nil {
 		return fail(err)
 	}
