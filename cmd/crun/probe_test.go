@@ -74,6 +74,12 @@ func TestProbe(t *testing.T) {
 		t.Errorf("default: pids %v, fds %v", rows["cgroup pids"], rows["fds beyond 0-2"])
 	}
 
+	// The probe needs nothing of the rootfs: an empty one will do.
+	rows = probeRows(t, crun(t, "--plugins", "uts,pid,mnt,chroot", "--rootfs", t.TempDir(), "probe", "--json"))
+	if rows["root directory"]["verdict"] != "isolated" || rows["hostname"]["container"] != "container" {
+		t.Errorf("an empty rootfs: %v %v", rows["root directory"], rows["hostname"])
+	}
+
 	if r := crun(t, "--plugins", "uts", "probe", "sh"); r.code != 125 || !strings.Contains(r.stderr, "takes no command") {
 		t.Errorf("probe with a command: exit %d, %q", r.code, r.stderr)
 	}

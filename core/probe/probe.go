@@ -45,8 +45,10 @@ type Facts struct {
 	// processes.
 	Mounts    int `json:"mounts"`
 	Processes int `json:"processes"`
-	// UIDMap is /proc/self/uid_map, one line per range, spaces squeezed.
+	// UIDMap and GIDMap are /proc/self/uid_map and gid_map, one line
+	// per range, spaces squeezed.
 	UIDMap []string `json:"uid_map"`
+	GIDMap []string `json:"gid_map"`
 	// Effective and Bounding capabilities, as bit masks.
 	Effective uint64 `json:"cap_effective"`
 	Bounding  uint64 `json:"cap_bounding"`
@@ -93,11 +95,7 @@ func Collect() Facts {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/self/uid_map"); err == nil {
-		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			f.UIDMap = append(f.UIDMap, strings.Join(strings.Fields(l), " "))
-		}
-	}
+	f.UIDMap, f.GIDMap = idMap("/proc/self/uid_map"), idMap("/proc/self/gid_map")
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			k, v, _ := strings.Cut(l, ":")
@@ -126,6 +124,19 @@ func Collect() Facts {
 	f.ProcSys = tryOpen("/proc/sys/kernel/core_pattern", unix.O_WRONLY, "writable")
 	f.Device = tryDevice()
 	return f
+}
+
+// idMap reads an id map, a line per range with its spaces squeezed.
+func idMap(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return lines
 }
 
 // openFDs lists the fds beyond 2, but the one reading the list. It uses
@@ -245,6 +256,8 @@ func Compare(host, ctr Facts, hostLimits, ctrLimits map[string]string) []Row {
 		count(host.Processes, ctr.Processes), "pid (with mnt or chroot: a /proc of its own)")
 	h, c := strings.Join(host.UIDMap, ", "), strings.Join(ctr.UIDMap, ", ")
 	add("uid map (inside outside count)", h, c, same(h, c, "isolated", "shared"), "user")
+	h, c = strings.Join(host.GIDMap, ", "), strings.Join(ctr.GIDMap, ", ")
+	add("gid map (inside outside count)", h, c, same(h, c, "isolated", "shared"), "user")
 	add("capabilities, effective", capText(host.Effective, host.Bounding), capText(ctr.Effective, host.Bounding),
 		restricted(host.Effective, ctr.Effective), "caps")
 	add("capabilities, bounding", capText(host.Bounding, host.Bounding), capText(ctr.Bounding, host.Bounding),

@@ -170,6 +170,10 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 			Why: "--read-only: after the mounts inside it are made, the root itself becomes read-only"})
 	}
 
+	if !cfg.nodev {
+		c.Warnings = append(c.Warnings, "chroot.nodev=false: a protection is off: device nodes the container brings "+
+			"(in its rootfs, a bound directory, or made with CAP_MKNOD) open")
+	}
 	if cfg.pivot {
 		add(spec.Step{Phase: spec.PhaseRoot, PivotRoot: &spec.PivotRoot{Path: root},
 			Why: "the rootfs becomes /, and the old root is detached: nothing of the host stays reachable"})
