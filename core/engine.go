@@ -75,7 +75,8 @@ type Request struct {
 	// command; it gets no other fd crun has (runc's --preserve-fds).
 	PreserveFDs int
 	// StopTimeout is how long the container has after a forwarded
-	// SIGTERM before crun kills it; 0 waits forever.
+	// SIGTERM before crun kills it: 0 kills at once (as docker stop -t 0
+	// does), a negative value never.
 	StopTimeout time.Duration
 	// Exec, when set, is the program the container runs (with Command as
 	// its argv): a file crun opened, which nothing in the container can
@@ -442,10 +443,13 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 			return nil, fmt.Errorf("%s: plugin %q option %q: %w", how, o.Plugin, o.Key, err)
 		}
 		key := o.Plugin + "." + o.Key
-		if decl.Repeatable && given[key] {
+		switch {
+		case decl.Repeatable && given[key]:
 			out[o.Plugin][o.Key] += "\n" + o.Value
-		} else {
-			out[o.Plugin][o.Key] = o.Value // the last one given wins
+		case given[key]:
+			return nil, fmt.Errorf("%s: plugin %q option %q is given twice, and takes one value: give it once", how, o.Plugin, o.Key)
+		default:
+			out[o.Plugin][o.Key] = o.Value
 		}
 		given[key] = true
 	}

@@ -141,12 +141,14 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	}
 
 	<-notified
-	// Undo what killed cruns left behind, and claim the container's name.
+	// Undo what killed cruns left behind, and claim the container's name:
+	// quietly (their containers are not this run's business; --trace and
+	// crun cleanup say what was done).
 	if cleaned, err := CleanupStale(); err != nil {
-		fmt.Fprintf(warn, "crun: warning: cleaning up after earlier containers: %v (see crun cleanup)\n", err)
+		r.tracef("cleaning up after earlier containers: %v (see crun cleanup)", err)
 	} else {
 		for _, id := range cleaned {
-			fmt.Fprintf(warn, "crun: cleaned up after container %q, whose crun was killed\n", id)
+			r.tracef("cleaned up after container %q, whose crun was killed", id)
 		}
 	}
 	state, err := createState(s.Plan, warn)
@@ -547,7 +549,7 @@ const setupGrace = 2 * time.Second
 // setup, which is then cleaned up.
 func (r *parentRun) handleSignals(done <-chan struct{}) {
 	grace := setupGrace
-	if r.stopTimeout > 0 && r.stopTimeout < grace {
+	if r.stopTimeout >= 0 && r.stopTimeout < grace {
 		grace = r.stopTimeout
 	}
 	for {
@@ -642,7 +644,7 @@ func (r *parentRun) reap(proc *childProc) int {
 func (r *parentRun) armStopTimer(pid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopTimeout <= 0 || r.stopTimer != nil {
+	if r.stopTimeout < 0 || r.stopTimer != nil {
 		return
 	}
 	r.stopTimer = time.AfterFunc(r.stopTimeout, func() {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,10 @@ func (d *RuntimeDir) Remove() {
 	}
 }
 
-// SweepRuntimeDirs removes runtime directories whose owner is gone.
+// SweepRuntimeDirs removes runtime directories whose owner is gone: the
+// pid in their owner file is no process, or (a crun killed between
+// making the directory and writing the file) the file is missing or
+// unreadable and the directory older than ownerlessGrace.
 func SweepRuntimeDirs(base string) {
 	entries, err := os.ReadDir(base)
 	if err != nil {
@@ -102,15 +106,25 @@ func SweepRuntimeDirs(base string) {
 		}
 		dir := filepath.Join(base, e.Name())
 		b, err := os.ReadFile(filepath.Join(dir, "owner"))
-		if err != nil {
-			continue // being created right now, or not ours
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 {
-			continue
-		}
-		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		pid, convErr := strconv.Atoi(strings.TrimSpace(string(b)))
+		switch {
+		case err == nil && convErr == nil && pid > 0:
+			if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+				os.RemoveAll(dir)
+			}
+		case ownerless(dir):
 			os.RemoveAll(dir)
 		}
 	}
+}
+
+// ownerlessGrace is how long a runtime directory may stay without a
+// readable owner file: a crun writes it right after making the
+// directory, so one still without it after this was killed in between.
+const ownerlessGrace = time.Minute
+
+// ownerless tells whether dir has been without an owner for too long.
+func ownerless(dir string) bool {
+	fi, err := os.Lstat(dir)
+	return err == nil && time.Since(fi.ModTime()) > ownerlessGrace
 }

@@ -110,7 +110,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.memory, "memory", "", "memory limit, e.g. 64M (cgroup plugin)")
 	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
 	fs.BoolVar(&o.stats, "stats", false, "at exit, report peak processes, peak memory and CPU time (cgroup plugin)")
-	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "after forwarding SIGTERM, how long the container has to exit before crun kills it")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "after forwarding SIGTERM, how long the container has to exit before crun kills it (0: at once)")
 	fs.StringVarP(&o.user, "user", "u", "", "run the command as UID[:GID], numbers (runas plugin; GID 0 when left out)")
 	fs.StringArrayVar(&o.groupAdd, "group-add", nil, "a supplementary group id for the command (runas plugin; repeatable)")
 	fs.IntVar(&o.preserveFDs, "preserve-fds", 0, "pass crun's fds 3 to 3+N-1 on to the command (it gets no other fd beyond 0, 1 and 2)")
@@ -249,6 +249,9 @@ func request(o *options, command []string) (core.Request, error) {
 	for _, g := range o.groupAdd {
 		req.Options = append(req.Options, core.Option{Plugin: "runas", Key: "groups", Value: g, Flag: "--group-add"})
 	}
+	if o.stopTimeout < 0 {
+		return req, fmt.Errorf("--stop-timeout %s: want 0 (kill at once after SIGTERM) or more", o.stopTimeout)
+	}
 	req.StopTimeout = o.stopTimeout
 	if o.preserveFDs < 0 {
 		return req, fmt.Errorf("--preserve-fds %d: want 0 or more fds to pass on", o.preserveFDs)
@@ -280,7 +283,13 @@ func request(o *options, command []string) (core.Request, error) {
 			return req, fmt.Errorf("--env %q: want KEY=VALUE or KEY", kv)
 		}
 		if !hasValue {
-			kv = key + "=" + os.Getenv(key)
+			// As docker does: a variable crun's environment lacks is
+			// left out, not set empty.
+			v, ok := os.LookupEnv(key)
+			if !ok {
+				continue
+			}
+			kv = key + "=" + v
 		}
 		req.Env = append(req.Env, kv)
 	}

@@ -300,6 +300,9 @@ func parseTmpfs(s string) (tmpfsMount, error) {
 		return tmpfsMount{}, fmt.Errorf("--tmpfs %q: want an absolute PATH[:OPTIONS] in the container", s)
 	}
 	m := tmpfsMount{target: path.Clean(target)}
+	if m.target == "/" {
+		return m, fmt.Errorf("--tmpfs %q: a tmpfs on / would hide the whole rootfs: mount it elsewhere (e.g. /tmp), or use --read-only for a root the container cannot change", s)
+	}
 	var data []string
 	for _, o := range strings.Split(options, ",") {
 		switch {
@@ -331,6 +334,9 @@ func parseBind(s string) (bindMount, error) {
 		b.readonly = parts[2] == "ro"
 	}
 	b.target = path.Clean(b.target)
+	if b.target == "/" {
+		return b, fmt.Errorf("--bind %q: a bind on / would hide the whole rootfs: give the directory as --rootfs instead", s)
+	}
 	return b, nil
 }
 

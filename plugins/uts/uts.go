@@ -35,8 +35,8 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 // Contribute implements sdk.Plugin.
 func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
 	name := req.Options["hostname"]
-	if name == "" || len(name) > 64 {
-		return spec.Contribution{}, fmt.Errorf("hostname %q: must be 1 to 64 bytes", name)
+	if err := checkHostname(name); err != nil {
+		return spec.Contribution{}, err
 	}
 	return spec.Contribution{
 		Namespaces: []spec.Namespace{spec.NamespaceUTS},
@@ -47,4 +47,20 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 		}},
 		Env: []string{"HOSTNAME=" + name},
 	}, nil
+}
+
+// checkHostname accepts what a host name may hold (RFC 1123's letters,
+// digits, '-' and '.', and '_', which many use): the kernel would take
+// any 64 bytes, but a newline or a space in a hostname breaks the files
+// and prompts it ends up in.
+func checkHostname(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("hostname %q: must be 1 to 64 bytes", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return fmt.Errorf("hostname %q: %q is not allowed: use letters, digits, '-', '.' and '_'", name, r)
+		}
+	}
+	return nil
 }
