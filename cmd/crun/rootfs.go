@@ -18,7 +18,8 @@ const rootfsUsage = `Usage:
       unpack SRC into DIR: a root file system tarball, plain or gzip (an
       Alpine minirootfs, a docker export), or an OCI image layout directory
       (layers applied in order, whiteouts honoured). Entries that would
-      escape DIR are refused.
+      escape DIR are refused. All or nothing: a failed import leaves DIR
+      as it was.
 
 Then: crun --plugins uts,pid,mnt,chroot --rootfs DIR run sh
 `

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ImportOptions tune Import.
@@ -32,24 +35,70 @@ type ImportReport struct {
 // replace what is at their path, and whiteouts remove from it.
 //
 // Everything in src is checked to stay inside dir (see the package
-// comment); the first entry that would not is refused with an error, and
-// dir is left with what was written before it.
+// comment); the first entry that would not is refused with an error.
+// The import is all or nothing: it is made in a sibling of dir (a copy
+// of what dir holds, its files hard links) that replaces dir, in one
+// rename, only once every layer applied. A failed import, or one killed
+// half-way, leaves dir as it was (and at worst the sibling, named
+// .DIR.import-*, behind).
 func Import(src, dir string, opts ImportOptions) (*ImportReport, error) {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", src, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("import %s: create %s: %w", src, dir, err)
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("import %s: neither a tar archive nor an OCI image layout directory", src)
 	}
-	a := newApplier(dir)
+	dir = filepath.Clean(dir)
+	existing, err := os.Lstat(dir)
 	switch {
-	case fi.IsDir():
+	case errors.Is(err, os.ErrNotExist):
+		existing = nil
+	case err != nil:
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	case !existing.IsDir():
+		return nil, fmt.Errorf("import %s: %s is not a directory", src, dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("import %s: create %s: %w", src, filepath.Dir(dir), err)
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".import-")
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	}
+	report, err := importInto(src, fi, staging, dir, existing, opts)
+	if err != nil {
+		os.RemoveAll(staging)
+		return nil, err
+	}
+	return report, nil
+}
+
+// importInto applies src in staging, a copy of dir, then puts staging
+// in dir's place.
+func importInto(src string, fi os.FileInfo, staging, dir string, existing os.FileInfo, opts ImportOptions) (*ImportReport, error) {
+	// The new root has the old one's mode and owner (0755 and the
+	// importer's when there was none), unless a layer sets them.
+	mode, uid, gid := os.FileMode(0o755), os.Getuid(), os.Getgid()
+	if existing != nil {
+		st := existing.Sys().(*syscall.Stat_t)
+		mode, uid, gid = existing.Mode().Perm(), int(st.Uid), int(st.Gid)
+		if err := cloneTree(dir, staging); err != nil {
+			return nil, fmt.Errorf("import %s: copy what %s holds: %w", src, dir, err)
+		}
+	}
+	if err := os.Chmod(staging, mode); err != nil {
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	}
+	if err := os.Lchown(staging, uid, gid); err != nil && !errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	}
+	a := newApplier(staging)
+	var err error
+	if fi.IsDir() {
 		err = importLayout(a, src, opts)
-	case fi.Mode().IsRegular():
+	} else {
 		err = importTarball(a, src)
-	default:
-		err = fmt.Errorf("import %s: neither a tar archive nor an OCI image layout directory", src)
 	}
 	if err == nil {
 		err = a.finish()
@@ -57,6 +106,17 @@ func Import(src, dir string, opts ImportOptions) (*ImportReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if existing == nil {
+		if err := os.Rename(staging, dir); err != nil {
+			return nil, fmt.Errorf("import %s: move the import into place: %w", src, err)
+		}
+		return &a.report, nil
+	}
+	// One atomic exchange; staging then holds the old tree.
+	if err := unix.Renameat2(unix.AT_FDCWD, staging, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE); err != nil {
+		return nil, fmt.Errorf("import %s: put the import in place of %s: %w", src, dir, err)
+	}
+	os.RemoveAll(staging)
 	return &a.report, nil
 }
 

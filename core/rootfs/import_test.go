@@ -199,3 +199,51 @@ func TestImportRefusesOtherSources(t *testing.T) {
 		}
 	}
 }
+
+// An import is all or nothing: a truncated archive (the error comes
+// half-way through a file) leaves the target as it was, existing or not,
+// and nothing of the import beside it.
+func TestImportIsAllOrNothing(t *testing.T) {
+	requireRoot(t)
+	base := t.TempDir()
+	whole := buildTar(t, fileEntry("first", "one\n"), fileEntry("big", strings.Repeat("x", 1<<20)), fileEntry("last", "end\n"))
+	src := filepath.Join(base, "truncated.tar")
+	writeTestFile(t, src, whole[:len(whole)/2])
+
+	existing := filepath.Join(base, "existing")
+	if err := os.Mkdir(existing, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(existing, "first"), []byte("kept\n"))
+	for _, dir := range []string{existing, filepath.Join(base, "new")} {
+		if _, err := Import(src, dir, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "EOF") {
+			t.Errorf("%s: a truncated archive imported: %v", dir, err)
+		}
+	}
+	entries, _ := os.ReadDir(existing)
+	if len(entries) != 1 || readTestFile(t, filepath.Join(existing, "first")) != "kept\n" {
+		t.Errorf("the existing target changed: %v", entries)
+	}
+	if fi, err := os.Stat(existing); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("the existing target's mode changed: %v %v", fi.Mode(), err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "new")); !os.IsNotExist(err) {
+		t.Errorf("a failed import into a new target left it: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(base, ".*.import-*"))
+	if len(left) > 0 {
+		t.Errorf("left beside the targets: %v", left)
+	}
+
+	// The whole archive goes in, over what was there.
+	writeTestFile(t, src, whole)
+	if _, err := Import(src, existing, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if readTestFile(t, filepath.Join(existing, "last")) != "end\n" || readTestFile(t, filepath.Join(existing, "first")) != "one\n" {
+		t.Error("the whole archive was not imported")
+	}
+	if fi, err := os.Stat(existing); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("the target's mode changed on import: %v %v", fi.Mode(), err)
+	}
+}
