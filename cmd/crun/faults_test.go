@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,4 +54,32 @@ func TestStopTimeoutZeroKillsAtOnce(t *testing.T) {
 	if took := time.Since(start); code != 137 || took > 2*time.Second {
 		t.Errorf("exit %d after %v: want 137 at once", code, took)
 	}
+}
+
+// TestPluginTimeoutHoldsOverItsChildren: a plugin whose processes of its
+// own hold its stdout (a shell script's sleeps) fails the run when
+// --plugin-timeout is up, not when they end, and none of them is left.
+func TestPluginTimeoutHoldsOverItsChildren(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	dir := t.TempDir()
+	script := "#!/bin/sh\nsleep 31.5 &\nsleep 31.5\n"
+	if err := os.WriteFile(filepath.Join(dir, "crun-plugin-sleepy"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := crun(t, "--plugin-path", dir, "--plugins", "uts,sleepy", "--plugin-timeout", "1s", "--no-cache", "run", "true")
+	took := time.Since(start)
+	if r.code != 125 || !strings.Contains(r.stderr, `plugin "sleepy"`) || !strings.Contains(r.stderr, "--plugin-timeout") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if took > 4*time.Second {
+		t.Errorf("crun took %v with --plugin-timeout 1s", took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if out, _ := exec.Command("pgrep", "-f", "sleep 31.5").Output(); len(out) > 0 {
+		t.Errorf("the plugin's processes are left: %s", out)
+		exec.Command("pkill", "-f", "sleep 31.5").Run()
+	}
+	assertNothingLeft(t, before)
 }

@@ -67,9 +67,16 @@ func (p *pluginProcess) ID() string            { return fmt.Sprint(p.pid) }
 
 func (p *pluginProcess) Wait(context.Context) error { return p.cmd.Wait() }
 
+// Kill kills the plugin's whole process group: a plugin that started
+// processes of its own (a shell script's sleep) must not outlive its
+// stop, nor keep its stdout open, which go-plugin reads to the end
+// before it returns: a start timeout would then last as long as they do.
 func (p *pluginProcess) Kill(context.Context) error {
 	if p.cmd.Process == nil {
 		return nil
+	}
+	if err := syscall.Kill(-p.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
 	}
 	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
