@@ -21,7 +21,7 @@ TOOLS              := $(CURDIR)/.cache/tools
 # Example plugins: each its own module, importing only sdk/.
 EXAMPLES := template ipc secrets net
 
-.PHONY: all build run test test-next-go licenses licenses-check debug-build test-examples bench vet fmt-check proto install clean
+.PHONY: all build run test test-next-go licenses licenses-check debug-build test-examples bench fuzz vet fmt-check proto install clean
 
 all: build
 
@@ -97,6 +97,10 @@ fmt-check:
 # side by side (root; installs the peers from apt when missing).
 bench:
 	bash .ci/bench
+
+# Every fuzz target for FUZZTIME each (default 60s): .ci/fuzz.
+fuzz:
+	GO=$(GO) bash .ci/fuzz
 
 proto:
 	GOBIN=$(TOOLS) $(GO) install $(PROTOC_GEN_GO)

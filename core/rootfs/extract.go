@@ -57,6 +57,11 @@ func (a *applier) applyLayer(r io.Reader) error {
 
 // apply writes one entry.
 func (a *applier) apply(hdr *tar.Header, r io.Reader) error {
+	if hdr.Typeflag == tar.TypeGNUSparse || isPAXSparse(hdr) {
+		// archive/tar expands the holes of a sparse file into zeros: a
+		// few kilobytes of archive would fill the disk with gigabytes.
+		return errors.New("sparse files are not supported: re-create the archive without --sparse")
+	}
 	switch hdr.Typeflag {
 	case tar.TypeXGlobalHeader:
 		return nil // pax defaults, already merged into later headers by archive/tar
@@ -97,6 +102,18 @@ func (a *applier) apply(hdr *tar.Header, r io.Reader) error {
 	default:
 		return a.writeSpecial(p, hdr)
 	}
+}
+
+// isPAXSparse tells whether a header describes a file in one of the GNU
+// sparse formats carried in PAX records (0.0, 0.1 and 1.0 all use the
+// "GNU.sparse." prefix).
+func isPAXSparse(hdr *tar.Header) bool {
+	for key := range hdr.PAXRecords {
+		if strings.HasPrefix(key, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // markKept records a path written by this layer, with its parents.

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -177,5 +178,42 @@ func checkLinks(t *testing.T, p string, want uint64) {
 	}
 	if got := fi.Sys().(*syscall.Stat_t).Nlink; got != want {
 		t.Errorf("%s has %d links, want %d: it was hard-linked from the rootfs", p, got, want)
+	}
+}
+
+// A sparse file is refused, in both of GNU tar's encodings: archive/tar
+// would expand its holes into real zeros, so that a 10 KB archive fills
+// the disk with gigabytes (found by fuzzing the importer).
+func TestImportRefusesSparseFiles(t *testing.T) {
+	requireRoot(t)
+	gnuTar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("GNU tar is needed to write sparse archives")
+	}
+	base := t.TempDir()
+	holes := filepath.Join(base, "holes")
+	if err := os.WriteFile(holes, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(holes, 4<<30); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"pax", "gnu"} {
+		t.Run(format, func(t *testing.T) {
+			archive := filepath.Join(base, format+".tar")
+			out, err := exec.Command(gnuTar, "--sparse", "--format="+format, "-C", base, "-cf", archive, "holes").CombinedOutput()
+			if err != nil {
+				t.Fatalf("tar: %v\n%s", err, out)
+			}
+			if fi, err := os.Stat(archive); err != nil || fi.Size() > 1<<20 {
+				t.Fatalf("the archive should be small: %v, %v", fi, err)
+			}
+			target := filepath.Join(base, format+"-root")
+			_, err = Import(archive, target, ImportOptions{})
+			if err == nil || !strings.Contains(err.Error(), "sparse") {
+				t.Fatalf("Import of a sparse file: got %v, want an error about sparse files", err)
+			}
+			mustNotExist(t, target)
+		})
 	}
 }
