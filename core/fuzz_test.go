@@ -12,7 +12,7 @@ import (
 // FuzzDecodeState: no state file content makes the reader panic, and a
 // state it reads writes back as one it reads the same.
 func FuzzDecodeState(f *testing.F) {
-	s := &State{ContainerID: "web-1", Owner: 42, Mounts: []HostMount{{Path: "/srv/a b", Below: 1}}, Created: []string{"/mnt/x"},
+	s := &State{ContainerID: "web-1", Owner: 42, Mounts: []HostMount{{Path: "/srv/a b", Below: 1}}, Created: []HostPath{"/mnt/x"},
 		AfterExit: []plan.HostStep{{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, RemoveDir: &spec.RemoveDir{Path: "/sys/fs/cgroup/x"}}}}}
 	f.Add(s.encode())
 	f.Add([]byte(`{"container_id":"x","owner":1}`))

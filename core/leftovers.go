@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,30 +15,140 @@ import (
 // HostMount is a mount the child makes in the host's mount namespace (when
 // there is no mount namespace, the child's mounts are the host's: the
 // talk's lesson). crun records it before the child mounts, with how many
-// mounts were stacked on the path then, so that undoing it removes
-// exactly what the container added, whether or not the mount happened.
+// mounts were stacked on the path then; once it is made, the child tells
+// crun its mount id. Undoing it removes exactly that mount: two
+// containers without mount namespaces on one rootfs stack their /proc
+// and /dev on the same paths, and unmounting "what is on top of the
+// path" took the other container's.
 type HostMount struct {
-	Path  string `json:"path"`
-	Below int    `json:"below"`
+	Path HostPath `json:"path"`
+	// Below is the number of mounts on Path before this one: what is
+	// undone when the id never came (crun was killed in between, or the
+	// kernel is older than 5.8).
+	Below int `json:"below"`
+	// ID is the mount's id: the kernel's 64-bit unique one when UniqueID
+	// (Linux 6.8), never reused; else mountinfo's, which a later mount
+	// may reuse once this one is gone, so it counts only on Path.
+	ID       uint64 `json:"id,omitempty"`
+	UniqueID bool   `json:"unique_id,omitempty"`
 }
 
-// undoMounts unmounts the recorded mounts, newest first: at each path,
-// whatever is stacked above the count found before the container.
-func undoMounts(mounts []HostMount) error {
+// errCovered says a container's mount is under another mount made since:
+// unmounting it would take the other one (its submount) with it. It
+// stays recorded until what covers it is gone.
+var errCovered = errors.New("covered by a later mount")
+
+// undoMounts unmounts the recorded mounts, newest first, and returns those
+// it had to leave because another mount covers them (errCovered: they
+// stay recorded, for the next cleanup).
+func undoMounts(mounts []HostMount) (covered []HostMount, err error) {
 	var errs []error
 	for i := len(mounts) - 1; i >= 0; i-- {
 		m := mounts[i]
-		for n := mountsAt(m.Path); n > m.Below; n-- {
-			if err := unix.Unmount(m.Path, unix.MNT_DETACH); err != nil {
-				if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-					errs = append(errs, fmt.Errorf("unmount %s: %w", m.Path, err))
-				}
-				break
-			}
+		var err error
+		if m.ID == 0 {
+			err = undoCounted(m)
+		} else {
+			err = undoByID(m)
+		}
+		switch {
+		case errors.Is(err, errCovered):
+			covered = append([]HostMount{m}, covered...)
+		case err != nil:
+			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return covered, errors.Join(errs...)
 }
+
+// undoCounted unmounts whatever is stacked on the path above the count
+// found before the mount: the fallback when its id is unknown.
+func undoCounted(m HostMount) error {
+	path := string(m.Path)
+	for n := mountsAt(path); n > m.Below; n-- {
+		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
+			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("unmount %s: %w", path, err)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// undoByID unmounts the mount with m's id when it is the one on top of
+// its path: it is opened (O_PATH, which lands on the top mount), its id
+// checked, and the unmount made through the descriptor, so that a mount
+// stacked meanwhile is not the one that goes. A mount that is no longer
+// there is done with; one under another is errCovered.
+func undoByID(m HostMount) error {
+	path := string(m.Path)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == nil {
+		defer unix.Close(fd)
+		if id, unique, ok := mountID(fd); ok && id == m.ID && unique == m.UniqueID {
+			if err := unix.Unmount("/proc/self/fd/"+strconv.Itoa(fd), unix.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", path, err)
+			}
+			return nil
+		}
+	} else if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+		return fmt.Errorf("open %s to unmount it: %w", path, err)
+	}
+	if mounted(m) {
+		return fmt.Errorf("%s: %w", path, errCovered)
+	}
+	return nil
+}
+
+// mountID reads the id of the mount fd is on, as the child read it when
+// it made the mount (unique when the kernel has such ids).
+func mountID(fd int) (id uint64, unique bool, ok bool) {
+	var stx unix.Statx_t
+	if unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID_UNIQUE, &stx) != nil {
+		return 0, false, false
+	}
+	switch {
+	case stx.Mask&unix.STATX_MNT_ID_UNIQUE != 0:
+		return stx.Mnt_id, true, true
+	case stx.Mask&unix.STATX_MNT_ID != 0:
+		return stx.Mnt_id, false, true
+	}
+	return 0, false, false
+}
+
+// mounted tells whether m's mount still exists in crun's mount namespace:
+// statmount(2) for a unique id; for a mountinfo id, a mountinfo line with
+// that id on m's path.
+func mounted(m HostMount) bool {
+	if m.UniqueID {
+		// struct mnt_id_req (version 0) and a buffer for struct
+		// statmount's fixed part: only whether the kernel finds the id
+		// matters.
+		req := struct {
+			size, spare  uint32
+			mntID, param uint64
+		}{size: 24, mntID: m.ID, param: statmountSBBasic}
+		var buf [512]byte
+		_, _, errno := unix.Syscall6(unix.SYS_STATMOUNT, uintptr(unsafe.Pointer(&req)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+		return errno != unix.ENOENT
+	}
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true // cannot tell: keep it recorded
+	}
+	id := strconv.FormatUint(m.ID, 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[0] == id && unescapeMountPath(f[4]) == string(m.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// statmountSBBasic is STATMOUNT_SB_BASIC: the least statmount can be asked.
+const statmountSBBasic = 0x1
 
 // mountsAt counts the mounts on path in crun's mount namespace.
 func mountsAt(path string) int {
@@ -77,9 +188,9 @@ func unescapeMountPath(p string) string {
 // removeCreated removes the mount points the child made in the host's
 // tree, deepest first. One that is not empty (something else wrote in it
 // since) stays.
-func removeCreated(paths []string) {
+func removeCreated(paths []HostPath) {
 	for i := len(paths) - 1; i >= 0; i-- {
-		_ = os.Remove(paths[i])
+		_ = os.Remove(string(paths[i]))
 	}
 }
 

@@ -144,12 +144,12 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// Undo what killed cruns left behind, and claim the container's name:
 	// quietly (their containers are not this run's business; --trace and
 	// crun cleanup say what was done).
-	if cleaned, err := CleanupStale(); err != nil {
+	cleaned, err := CleanupStale()
+	if err != nil {
 		r.tracef("cleaning up after earlier containers: %v (see crun cleanup)", err)
-	} else {
-		for _, id := range cleaned {
-			r.tracef("cleaned up after container %q, whose crun was killed", id)
-		}
+	}
+	for _, id := range cleaned.Containers {
+		r.tracef("cleaned up after container %q, whose crun was killed", id)
 	}
 	state, err := createState(s.Plan, warn)
 	if err != nil {
@@ -187,7 +187,7 @@ type parentRun struct {
 	// namespace (none with a mount namespace), as host paths.
 	hostMounts []HostMount
 	// created are mount points the child made in the host's tree.
-	created  []string
+	created  []HostPath
 	terminal int // the terminal handed to the container, or -1
 }
 
@@ -247,16 +247,31 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 	// removed.
 	defer func() {
 		var cleanupErrs []error
-		if err := undoMounts(r.hostMounts); err != nil {
+		covered, err := undoMounts(r.hostMounts)
+		if err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
 		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
 		removeCreated(r.created)
-		if len(cleanupErrs) == 0 {
+		switch {
+		case len(cleanupErrs) == 0 && len(covered) > 0:
+			// Another container (no mount namespace, same rootfs) has
+			// mounted over ours since: ours stay recorded until it is
+			// gone, and the next crun, or crun cleanup, unmounts them.
+			if err := r.state.keepOnly(covered); err != nil {
+				fmt.Fprintf(r.log, "crun: %v\n", err)
+			}
+			r.tracef("%d mount(s) covered by another container's: left for the first cleanup after it", len(covered))
+		case len(cleanupErrs) == 0:
 			r.state.remove()
-		} else {
+			if len(r.hostMounts) > 0 {
+				// Ours may have covered those of a container that ended
+				// before this one.
+				CleanupStale()
+			}
+		default:
 			// The state file stays, so crun cleanup can try again.
 			cleanupErr := fmt.Errorf("cleanup (crun cleanup retries it): %w", errors.Join(cleanupErrs...))
 			if err == nil {
@@ -331,7 +346,7 @@ func (r *parentRun) runChild(ctx context.Context, streams *streams) (int, error)
 			return r.abort(proc, fmt.Errorf("release the child: %w", err))
 		}
 	}
-	follower := spawn.Follower{Mount: r.recordHostMount, Create: r.recordCreated}
+	follower := spawn.Follower{Mount: r.recordHostMount, Mounted: r.recordMountID, Create: r.recordCreated}
 	if r.trace {
 		follower.Step = func(i int, elapsed time.Duration, at int64) {
 			st := p.Steps[i-1]
@@ -462,7 +477,7 @@ func (r *parentRun) rootAt(step int) string {
 func (r *parentRun) recordCreated(step int, path string) error {
 	// Recorded once in the state file: a path that could not be recorded
 	// is never made, and cleanup must not remove it.
-	created := append(slices.Clip(r.created), resolveExisting(filepath.Join(r.rootAt(step), path)))
+	created := append(slices.Clip(r.created), HostPath(resolveExisting(filepath.Join(r.rootAt(step), path))))
 	if err := r.state.setCreated(created); err != nil {
 		return fmt.Errorf("record the mount point %s: %w", path, err)
 	}
@@ -480,12 +495,27 @@ func (r *parentRun) recordHostMount(step int, path string) error {
 	}
 	// mountinfo lists resolved paths: a rootfs reached through a symlink
 	// must be recorded as where it really is.
-	hm := HostMount{Path: resolveExisting(filepath.Join(r.rootAt(step), path))}
-	hm.Below = mountsAt(hm.Path)
+	hm := HostMount{Path: HostPath(resolveExisting(filepath.Join(r.rootAt(step), path)))}
+	hm.Below = mountsAt(string(hm.Path))
 	if err := r.state.addMount(hm); err != nil {
 		return fmt.Errorf("record the host mount %s: %w", hm.Path, err)
 	}
 	r.hostMounts = append(r.hostMounts, hm)
+	return nil
+}
+
+// recordMountID records the id of the host mount the child has just made
+// (the last one recorded): from then on, undoing it unmounts exactly
+// that mount.
+func (r *parentRun) recordMountID(step int, id uint64, unique bool) error {
+	if len(r.hostMounts) == 0 {
+		return fmt.Errorf("the child reported a mount id (step %d) for no mount", step)
+	}
+	m := &r.hostMounts[len(r.hostMounts)-1]
+	m.ID, m.UniqueID = id, unique
+	if err := r.state.setMounts(r.hostMounts); err != nil {
+		return fmt.Errorf("record the host mount %s: %w", m.Path, err)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -31,6 +33,9 @@ import (
 // a cleaner holds the lock while it undoes and unlinks, so that no two
 // processes act on the same container at once.
 type State struct {
+	// Version is the state file format's (stateVersion); files without
+	// one are older, and still read.
+	Version     int    `json:"version"`
 	ContainerID string `json:"container_id"`
 	// Owner is the pid of the crun that runs the container (for
 	// messages; the lock is what tells it is alive).
@@ -39,7 +44,7 @@ type State struct {
 	// namespace, in order, each recorded before it is made.
 	Mounts []HostMount `json:"mounts,omitempty"`
 	// Created are mount points the child made in the host's tree.
-	Created []string `json:"created,omitempty"`
+	Created []HostPath `json:"created,omitempty"`
 	// AfterExit are the plan's after-exit host steps, without live hooks
 	// (those need their plugin, which is gone with crun).
 	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
@@ -49,13 +54,66 @@ type State struct {
 	unreadable error    // the file could not be read (lockState)
 }
 
+// stateVersion is the format of the state files this crun writes:
+//
+//	(none) written by encoding/json, and by hand since 6d26674 (the same
+//	       JSON), with after-exit steps as an array of host steps; or,
+//	       for a few commits from 83ebc34, as base64 of the plan's wire
+//	       form: both still read.
+//	3      a version; mount ids; paths that are not UTF-8 kept byte for
+//	       byte ({"base64": ...}).
+//
+// A file of a newer version is left alone, for the crun that wrote it.
+const stateVersion = 3
+
+// errNewerState: the state file was written by a newer crun.
+var errNewerState = errors.New("written by a newer crun")
+
+// HostPath is a path on the host as the kernel spells it: bytes, not
+// necessarily UTF-8. In JSON it is a string when it is valid UTF-8, and
+// {"base64": "..."} otherwise (encoding/json would turn the odd bytes
+// into U+FFFD, and the path would no longer name the mount).
+type HostPath string
+
+// MarshalJSON writes p as appendHostPath does.
+func (p HostPath) MarshalJSON() ([]byte, error) { return appendHostPath(nil, p), nil }
+
+// UnmarshalJSON reads either form.
+func (p *HostPath) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		*p = HostPath(str)
+		return nil
+	}
+	var raw struct {
+		Base64 []byte `json:"base64"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("a path is neither a string nor {\"base64\": ...}: %w", err)
+	}
+	*p = HostPath(raw.Base64)
+	return nil
+}
+
+// appendHostPath appends p's JSON.
+func appendHostPath(b []byte, p HostPath) []byte {
+	if utf8.ValidString(string(p)) {
+		return appendJSONString(b, string(p))
+	}
+	b = append(b, `{"base64":"`...)
+	b = base64.StdEncoding.AppendEncode(b, []byte(p))
+	return append(b, '"', '}')
+}
+
 // encode returns the state file's content: the JSON encoding/json would
 // write for it, written by hand. Every run writes one, and encoding/json's
 // first use in a process, reflecting on the host steps' types, took
 // 0.1-0.2 ms of a 3.5 ms run. (The file is read with encoding/json.)
 func (s *State) encode() []byte {
 	b := make([]byte, 0, 512)
-	b = append(b, `{"container_id":`...)
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, int64(s.Version), 10)
+	b = append(b, `,"container_id":`...)
 	b = appendJSONString(b, s.ContainerID)
 	b = append(b, `,"owner":`...)
 	b = strconv.AppendInt(b, int64(s.Owner), 10)
@@ -66,9 +124,16 @@ func (s *State) encode() []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"path":`...)
-			b = appendJSONString(b, m.Path)
+			b = appendHostPath(b, m.Path)
 			b = append(b, `,"below":`...)
 			b = strconv.AppendInt(b, int64(m.Below), 10)
+			if m.ID != 0 {
+				b = append(b, `,"id":`...)
+				b = strconv.AppendUint(b, m.ID, 10)
+			}
+			if m.UniqueID {
+				b = append(b, `,"unique_id":true`...)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -79,7 +144,7 @@ func (s *State) encode() []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, c)
+			b = appendHostPath(b, c)
 		}
 		b = append(b, ']')
 	}
@@ -189,13 +254,59 @@ func (w *jsonObject) close() {
 	w.begun = true
 }
 
-// decodeState reads a state file's content.
+// decodeState reads a state file's content, of this version or an older
+// one.
 func decodeState(b []byte) (*State, error) {
+	var head struct {
+		Version   int             `json:"version"`
+		AfterExit json.RawMessage `json:"after_exit"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, err
+	}
+	if head.Version > stateVersion {
+		return nil, fmt.Errorf("version %d, %w (this one reads up to %d): clean it up with that crun", head.Version, errNewerState, stateVersion)
+	}
 	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
+	var steps []plan.HostStep
+	if len(head.AfterExit) > 0 && head.AfterExit[0] == '"' {
+		// 83ebc34's form: base64 of the plan's wire encoding.
+		var err error
+		if steps, err = decodeWireSteps(head.AfterExit); err != nil {
+			return nil, fmt.Errorf("its after-exit steps: %w", err)
+		}
+		var rest struct {
+			ContainerID string      `json:"container_id"`
+			Owner       int         `json:"owner"`
+			Mounts      []HostMount `json:"mounts"`
+			Created     []HostPath  `json:"created"`
+		}
+		if err := json.Unmarshal(b, &rest); err != nil {
+			return nil, err
+		}
+		s = State{ContainerID: rest.ContainerID, Owner: rest.Owner, Mounts: rest.Mounts, Created: rest.Created, AfterExit: steps}
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// decodeWireSteps reads after-exit steps kept as base64 of a plan in the
+// wire form.
+func decodeWireSteps(raw json.RawMessage) ([]plan.HostStep, error) {
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return nil, err
+	}
+	wire, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.Unmarshal(wire, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p.HostSteps, nil
 }
 
 // appendJSONString appends s as a JSON string. Bytes that are not UTF-8
@@ -233,7 +344,7 @@ func createState(p *plan.Plan, log io.Writer) (*State, error) {
 	if err := PrivateDir(dir); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	s := &State{ContainerID: p.ContainerID, Owner: os.Getpid(), path: filepath.Join(dir, p.ContainerID+".json")}
+	s := &State{Version: stateVersion, ContainerID: p.ContainerID, Owner: os.Getpid(), path: filepath.Join(dir, p.ContainerID+".json")}
 	for _, h := range p.HostSteps {
 		if h.Point == spec.HookAfterExit && h.Hook == nil {
 			s.AfterExit = append(s.AfterExit, h)
@@ -313,9 +424,42 @@ func (s *State) addMount(m HostMount) error {
 	return s.write()
 }
 
+// setMounts records the host mounts again (one has its id now).
+func (s *State) setMounts(mounts []HostMount) error {
+	s.Mounts = append(s.Mounts[:0], mounts...)
+	return s.write()
+}
+
+// keepOnly leaves in the state file only mounts that could not be undone
+// yet (covered by another container's), with nothing else to undo, and
+// lets go of it: the next cleanup finishes the job. The file moves to
+// CoveredDir, so that the container's name is free again.
+func (s *State) keepOnly(mounts []HostMount) error {
+	s.Mounts, s.Created, s.AfterExit = mounts, nil, nil
+	err := s.write()
+	if err == nil && filepath.Dir(s.path) != CoveredDir() {
+		err = os.MkdirAll(CoveredDir(), 0o700)
+		if err == nil {
+			moved := filepath.Join(CoveredDir(), fmt.Sprintf("%s-%d.json", s.ContainerID, time.Now().UnixNano()))
+			if err = os.Rename(s.path, moved); err == nil {
+				s.path = moved
+			}
+		}
+	}
+	s.release()
+	if err != nil {
+		return fmt.Errorf("record the mounts left under another container's: %w", err)
+	}
+	return nil
+}
+
+// CoveredDir holds the state files of containers that are gone but whose
+// mounts are still covered by another container's.
+func CoveredDir() string { return filepath.Join(StateDir(), "covered") }
+
 // setCreated records the mount points made in the host's tree so far.
-func (s *State) setCreated(paths []string) error {
-	s.Created = append([]string{}, paths...)
+func (s *State) setCreated(paths []HostPath) error {
+	s.Created = append([]HostPath{}, paths...)
 	return s.write()
 }
 
@@ -378,8 +522,12 @@ func lockState(path string) (*State, error) {
 // after-exit host steps; then removes the state file. The caller holds
 // the lock.
 func (s *State) Cleanup() error {
+	if errors.Is(s.unreadable, errNewerState) {
+		return s.unreadable // the crun that wrote it knows what it means
+	}
 	var errs []error
-	if err := undoMounts(s.Mounts); err != nil {
+	covered, err := undoMounts(s.Mounts)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	removeCreated(s.Created)
@@ -391,19 +539,35 @@ func (s *State) Cleanup() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	if len(covered) > 0 {
+		if err := s.keepOnly(covered); err != nil {
+			return err
+		}
+		return fmt.Errorf("%d of its mounts, on %s: %w", len(covered), covered[0].Path, errCovered)
+	}
 	s.remove()
 	return nil
 }
 
-// CleanupStale cleans up after every container whose crun is gone and
-// returns their ids.
-func CleanupStale() ([]string, error) {
+// Cleaned is what CleanupStale did.
+type Cleaned struct {
+	// Containers are the ids of the containers cleaned up after.
+	Containers []string
+	// Waiting says, for each container whose mounts are still covered
+	// by another container's (no mount namespace, one rootfs), which:
+	// they are unmounted by the first cleanup after that one ends.
+	Waiting []string
+}
+
+// CleanupStale cleans up after every container whose crun is gone.
+func CleanupStale() (Cleaned, error) {
+	var done Cleaned
 	// Only what is ours: state files replay host steps.
 	if err := PrivateDir(RuntimeBase()); err != nil {
-		return nil, err
+		return done, err
 	}
 	if err := PrivateDir(StateDir()); err != nil {
-		return nil, err
+		return done, err
 	}
 	SweepRuntimeDirs(RuntimeBase())
 	// A crun killed while it published its state leaves a temporary file.
@@ -414,14 +578,19 @@ func CleanupStale() ([]string, error) {
 		}
 	}
 	paths, _ := filepath.Glob(filepath.Join(StateDir(), "*.json"))
-	var cleaned []string
+	covered, _ := filepath.Glob(filepath.Join(CoveredDir(), "*.json"))
 	var errs []error
-	for _, p := range paths {
+	for _, p := range append(paths, covered...) {
 		s, err := lockState(p)
 		if err != nil {
 			continue // its crun runs (or someone else is cleaning it)
 		}
-		if err := s.Cleanup(); err != nil {
+		err = s.Cleanup()
+		switch {
+		case errors.Is(err, errCovered):
+			done.Waiting = append(done.Waiting, fmt.Sprintf("container %q: %v", s.ContainerID, err))
+			continue
+		case err != nil:
 			s.release()
 			errs = append(errs, fmt.Errorf("container %q: %w", s.ContainerID, err))
 			continue
@@ -430,7 +599,7 @@ func CleanupStale() ([]string, error) {
 			errs = append(errs, fmt.Errorf("container %q: its state file was unreadable (%v) and is removed: "+
 				"what it recorded (a cgroup, mounts) may be left on the host", s.ContainerID, s.unreadable))
 		}
-		cleaned = append(cleaned, s.ContainerID)
+		done.Containers = append(done.Containers, s.ContainerID)
 	}
-	return cleaned, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }

@@ -1,7 +1,11 @@
 package core
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,10 +51,11 @@ func TestStateFileRoundTrip(t *testing.T) {
 	// never one a state file holds.
 	full.IDMap = nil
 	s := &State{
+		Version:     stateVersion,
 		ContainerID: "web-1",
 		Owner:       4242,
-		Mounts:      []HostMount{{Path: "/srv/a", Below: 2}, {Path: "/srv/b"}},
-		Created:     []string{"/mnt/x", "/mnt/x/y"},
+		Mounts:      []HostMount{{Path: "/srv/a", Below: 2}, {Path: "/srv/b"}, {Path: "/srv/\x80c", ID: 1 << 40, UniqueID: true}, {Path: "/srv/d", ID: 31}},
+		Created:     []HostPath{"/mnt/x", "/mnt/x/y", "/mnt/not-utf8-\xff\xfe"},
 		AfterExit: []plan.HostStep{full,
 			{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, RemoveDir: &spec.RemoveDir{Path: "/sys/fs/cgroup/pids/crun/web-1"}}},
 			{Plugin: "p", HostStep: spec.HostStep{Point: spec.HookAfterExit, Mkdir: &spec.Mkdir{Path: "/d"}, Report: &spec.Report{Path: "/r"}, Hook: &spec.Hook{}}},
@@ -67,7 +72,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, s) {
 		t.Errorf("read back %+v (%v), wrote %+v", back, err, s)
 	}
-	if empty := (&State{ContainerID: "x", Owner: 1}).encode(); string(empty) != `{"container_id":"x","owner":1}`+"\n" {
+	if empty := (&State{Version: 3, ContainerID: "x", Owner: 1}).encode(); string(empty) != `{"version":3,"container_id":"x","owner":1}`+"\n" {
 		t.Errorf("an empty state: %s", empty)
 	}
 }
@@ -76,7 +81,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 // reads back is what was written.
 func TestStateFileStrings(t *testing.T) {
 	for _, str := range []string{`quotes " and \ backslash`, "tab\tnewline\n\x01\x1f\x7f", "ünïcode ☃ \u2028", "<html> & co", ""} {
-		s := &State{ContainerID: str, Created: []string{str}, Mounts: []HostMount{{Path: str}},
+		s := &State{ContainerID: str, Created: []HostPath{HostPath(str)}, Mounts: []HostMount{{Path: HostPath(str)}},
 			AfterExit: []plan.HostStep{{Plugin: str, HostStep: spec.HostStep{Point: spec.HookPoint(str), Why: str,
 				WriteFile: &spec.WriteFile{Path: str, Content: str}}}}}
 		b := s.encode()
@@ -87,5 +92,47 @@ func TestStateFileStrings(t *testing.T) {
 		if strings.Count(string(b), "\n") != 1 {
 			t.Errorf("%q: a raw newline in %q", str, b)
 		}
+	}
+}
+
+// TestStateFilesOfEarlierVersions: files of older cruns (no version; the
+// after-exit steps as a JSON array, or for a few commits as base64 of the
+// plan's wire form) are still read, and undone; a file of a newer crun is
+// left for it.
+func TestStateFilesOfEarlierVersions(t *testing.T) {
+	removeDir := plan.HostStep{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, RemoveDir: &spec.RemoveDir{Path: "/sys/fs/cgroup/pids/crun/old"}}}
+	want := &State{ContainerID: "old", Owner: 12, Mounts: []HostMount{{Path: "/srv/a", Below: 1}},
+		Created: []HostPath{"/mnt/x"}, AfterExit: []plan.HostStep{removeDir}}
+
+	array := `{"container_id":"old","owner":12,"mounts":[{"path":"/srv/a","below":1}],"created":["/mnt/x"],` +
+		`"after_exit":[{"plugin":"cgroup","point":"` + string(spec.HookAfterExit) + `","remove_dir":{"path":"/sys/fs/cgroup/pids/crun/old"}}]}`
+	wire, err := plan.Marshal(&plan.Plan{HostSteps: []plan.HostStep{removeDir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wireForm := `{"container_id":"old","owner":12,"mounts":[{"path":"/srv/a","below":1}],"created":["/mnt/x"],"after_exit":"` +
+		base64.StdEncoding.EncodeToString(wire) + `"}`
+	for name, file := range map[string]string{"array": array, "wire form": wireForm} {
+		got, err := decodeState([]byte(file))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read %+v (%v), want %+v", name, got, err, want)
+		}
+	}
+
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.json")
+	if err := os.WriteFile(newer, []byte(`{"version":99,"container_id":"future","mounts":[{"path":"/srv/a","below":0,"how":"new"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := lockState(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cleanup(); !errors.Is(err, errNewerState) || !strings.Contains(err.Error(), "version 99") {
+		t.Errorf("cleanup of a newer state file: %v", err)
+	}
+	s.release()
+	if _, err := os.Stat(newer); err != nil {
+		t.Errorf("a newer crun's state file is gone: %v", err)
 	}
 }

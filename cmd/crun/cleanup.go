@@ -16,14 +16,17 @@ func cmdCleanup(args []string, stdout, stderr io.Writer) int {
 		return core.ExitCrunFailed
 	}
 	cleaned, err := core.CleanupStale()
-	for _, id := range cleaned {
+	for _, id := range cleaned.Containers {
 		fmt.Fprintf(stdout, "cleaned up after container %s\n", id)
+	}
+	for _, w := range cleaned.Waiting {
+		fmt.Fprintf(stdout, "left for later: %s (unmounted by the first cleanup after the container on top ends)\n", w)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "crun: cleanup: %v\n", err)
 		return core.ExitCrunFailed
 	}
-	if len(cleaned) == 0 {
+	if len(cleaned.Containers) == 0 && len(cleaned.Waiting) == 0 {
 		fmt.Fprintf(stdout, "nothing to clean up\n")
 	}
 	return 0

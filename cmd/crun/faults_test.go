@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +81,109 @@ func TestPluginTimeoutHoldsOverItsChildren(t *testing.T) {
 	if out, _ := exec.Command("pgrep", "-f", "sleep 31.5").Output(); len(out) > 0 {
 		t.Errorf("the plugin's processes are left: %s", out)
 		exec.Command("pkill", "-f", "sleep 31.5").Run()
+	}
+	assertNothingLeft(t, before)
+}
+
+// freshRootfs makes a rootfs of the test's own under parent (crun rootfs
+// create), for tests that mount in it on the host.
+func freshRootfs(t *testing.T, parent string) string {
+	t.Helper()
+	dir := filepath.Join(parent, "rootfs")
+	if out, err := exec.Command(crunBin, "rootfs", "create", dir).CombinedOutput(); err != nil {
+		t.Fatalf("crun rootfs create: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// mountsUnder lists the host's mounts at or below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(hostMountinfo(t), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// TestContainersSharingARootfsKeepTheirMounts (issue 15, item 1): two
+// containers without a mount namespace on one rootfs stack their /proc
+// and /dev on the same paths. The older one ending, or crun cleanup after
+// it was killed, must not take the younger one's: crun undoes its mounts
+// by id, and leaves one covered by the other container's until that one
+// is gone.
+func TestContainersSharingARootfsKeepTheirMounts(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	rootfs := freshRootfs(t, t.TempDir())
+	// The younger container counts /dev's entries and writes to /dev/null
+	// once the older one is gone.
+	younger := `echo started; read x; ls /dev | wc -l; echo x > /dev/null; [ -c /dev/null ] && echo null-is-a-device; ls /proc/self/status`
+	for _, end := range []string{"exits", "killed, then crun cleanup"} {
+		t.Run(end, func(t *testing.T) {
+			a := startCrun(t, "--name", "shared-a", "--plugins", "chroot", "--rootfs", rootfs, "run", "sh", "-c", "echo started; read x; true")
+			a.waitLine(t, "started")
+			b := startCrun(t, "--name", "shared-b", "--plugins", "chroot", "--rootfs", rootfs, "run", "sh", "-c", younger)
+			b.waitLine(t, "started")
+			if end == "exits" {
+				if code := a.wait(t); code != 0 {
+					t.Fatalf("the older container: exit %d, %s", code, a.stderr)
+				}
+			} else {
+				a.killCrun(t)
+				r := crun(t, "cleanup")
+				if r.code != 0 || !strings.Contains(r.stdout, `left for later: container "shared-a"`) {
+					t.Errorf("crun cleanup: exit %d, %q %q", r.code, r.stdout, r.stderr)
+				}
+			}
+			if code := b.wait(t); code != 0 {
+				t.Fatalf("the younger container: exit %d, %s", code, b.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(b.stdout.String()), "\n")
+			if len(lines) != 4 || lines[1] == "0" || lines[2] != "null-is-a-device" || lines[3] != "/proc/self/status" {
+				t.Errorf("the younger container lost its /dev or /proc when the older one ended: %q", lines)
+			}
+			if fi, err := os.Lstat(filepath.Join(rootfs, "dev", "null")); err == nil {
+				t.Errorf("the rootfs has a dev/null of its own (%v): a write went to the host's tree", fi.Mode())
+			}
+			// The younger one's end cleans up the mounts of the older
+			// one that were under its own.
+			if left := mountsUnder(t, rootfs); len(left) > 0 {
+				t.Errorf("mounts left in the rootfs: %v", left)
+			}
+		})
+	}
+	assertNothingLeft(t, before)
+}
+
+// TestMountPathsThatAreNotUTF8 (issue 15, item 8): a mount whose host
+// path is not UTF-8 is cleaned up after a killed crun: the state file
+// keeps the path byte for byte (JSON turned the odd bytes into U+FFFD,
+// and the mount was never found again). Plugins speak UTF-8 (protobuf):
+// such a path comes from the rootfs, here a /proc that is a symlink.
+func TestMountPathsThatAreNotUTF8(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	rootfs := freshRootfs(t, t.TempDir())
+	if err := os.Rename(filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "pr\xe9c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("pr\xe9c", filepath.Join(rootfs, "proc")); err != nil {
+		t.Fatal(err)
+	}
+	b := startCrun(t, "--plugins", "chroot", "--rootfs", rootfs, "run", "sh", "-c", "echo started; read x")
+	b.waitLine(t, "started")
+	if !slices.Contains(mountsUnder(t, rootfs), rootfs+"/pr\xe9c") {
+		t.Fatalf("no mount on the path that is not UTF-8: the test tests nothing (%q)", mountsUnder(t, rootfs))
+	}
+	b.killCrun(t)
+	if r := crun(t, "cleanup"); r.code != 0 || !strings.Contains(r.stdout, "cleaned up after container") {
+		t.Errorf("crun cleanup: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if left := mountsUnder(t, rootfs); len(left) > 0 {
+		t.Errorf("mounts left: %q", left)
 	}
 	assertNothingLeft(t, before)
 }

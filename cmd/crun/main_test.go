@@ -151,7 +151,9 @@ func snapshot(t *testing.T) hostState {
 	}
 	sort.Strings(s.mounts)
 	s.runtimeDirs, _ = filepath.Glob("/run/crun-go/run-*")
-	s.stateFiles, _ = filepath.Glob("/run/crun-go/state/*")
+	s.stateFiles, _ = filepath.Glob("/run/crun-go/state/*.json")
+	covered, _ := filepath.Glob("/run/crun-go/state/covered/*")
+	s.stateFiles = append(s.stateFiles, covered...)
 	s.cgroups = crunCgroups()
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {

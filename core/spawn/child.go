@@ -234,11 +234,11 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 				target = l.fdPath(pinned)
 			}
 			// A mount on the host is recorded by crun before it exists.
+			hostLen := 0
 			if s.announceMount {
-				var n int
 				st = stHostPath
-				if n, e = l.hostPath(s, target); e == 0 {
-					st, e = stAnnounce, l.announce(kindMount, s.index, n)
+				if hostLen, e = l.hostPath(s, target); e == 0 {
+					st, e = stAnnounce, l.announce(kindMount, s.index, hostLen)
 				}
 			}
 			if e == 0 {
@@ -248,6 +248,9 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 					flags |= keptMountFlags(target, sc)
 				}
 				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), flags, ptr(s.data), 0)
+				if e == 0 && s.announceMount && flags&syscall.MS_REMOUNT == 0 {
+					l.reportMountID(s.index, hostLen)
+				}
 			}
 			if s.pin {
 				syscall.RawSyscall6(syscall.SYS_CLOSE, pinned, 0, 0, 0, 0, 0)
@@ -435,7 +438,7 @@ func (l *launch) crunGone() bool {
 //go:norace
 func (l *launch) fail(step uint32, st stage, e syscall.Errno, arg uint32) {
 	r := &l.scratch.rec
-	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time = uint32(kindFail), step, uint32(st), uint32(e), arg, 0, 0
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time, r.ID = uint32(kindFail), step, uint32(st), uint32(e), arg, 0, 0, 0
 	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
 	exit(ExitCrunFailed)
 }
@@ -446,12 +449,41 @@ func (l *launch) fail(step uint32, st stage, e syscall.Errno, arg uint32) {
 //go:norace
 func (l *launch) report(k kind, step, arg uint32) {
 	r := &l.scratch.rec
-	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time = uint32(k), step, 0, 0, arg, 0, 0
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time, r.ID = uint32(k), step, 0, 0, arg, 0, 0, 0
 	if l.trace {
 		ts := &l.scratch.ts
 		syscall.RawSyscall6(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(ts)), 0, 0, 0, 0)
 		r.Time = ts.Sec*1e9 + ts.Nsec
 	}
+	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
+}
+
+// reportMountID tells crun the id of the mount just made on the host path
+// in scratch.out.path (n bytes), read right after the mount: crun undoes
+// exactly that mount, not whatever is on top of the path by then (another
+// container's, on the same rootfs). The kernel's 64-bit unique id where it
+// has one (6.8), else the mount id mountinfo shows, which may be reused
+// once the mount is gone. When statx fails there is no record, and crun
+// falls back to counting the mounts on the path.
+//
+//go:nosplit
+//go:norace
+func (l *launch) reportMountID(step uint32, n int) {
+	sc := &l.scratch
+	sc.out.path[n] = 0
+	if _, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, uintptr(unsafe.Pointer(&sc.out.path[0])), unix.AT_SYMLINK_NOFOLLOW,
+		unix.STATX_MNT_ID_UNIQUE, uintptr(unsafe.Pointer(&sc.stx)), 0); e != 0 {
+		return
+	}
+	var unique uint32
+	switch {
+	case sc.stx.Mask&unix.STATX_MNT_ID_UNIQUE != 0:
+		unique = 1
+	case sc.stx.Mask&unix.STATX_MNT_ID == 0:
+		return
+	}
+	r := &sc.rec
+	r.Kind, r.Step, r.Stage, r.Errno, r.Arg, r.Len, r.Time, r.ID = uint32(kindMounted), step, 0, 0, unique, 0, 0, sc.stx.Mnt_id
 	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
 }
 

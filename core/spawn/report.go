@@ -18,6 +18,7 @@ import (
 //	  |<-- mount {step, path} ---------------|  no mount namespace: before each
 //	  |  records it (state file)             |  mount, which is the host's
 //	  |--- ack (one byte) ------------------>|
+//	  |<-- mounted {step, mount id} ---------|  after it: what crun unmounts
 //	  |<-- create {step, path} --------------|  before making a mount point in
 //	  |  records it (state file)             |  the host's tree
 //	  |--- ack ----------------------------->|
@@ -36,12 +37,13 @@ import (
 type kind uint32
 
 const (
-	kindStart  kind = iota + 1 // the steps start (a time, for the first step's)
-	kindDone                   // a step is done
-	kindExec                   // the child is about to execute a candidate
-	kindFail                   // a system call failed: the child exits
-	kindMount                  // a mount on the host is about to be made (path follows)
-	kindCreate                 // a mount point in the host's tree is about to be made (path follows)
+	kindStart   kind = iota + 1 // the steps start (a time, for the first step's)
+	kindDone                    // a step is done
+	kindExec                    // the child is about to execute a candidate
+	kindFail                    // a system call failed: the child exits
+	kindMount                   // a mount on the host is about to be made (path follows)
+	kindCreate                  // a mount point in the host's tree is about to be made (path follows)
+	kindMounted                 // the host mount just made has id ID (Arg 1: the kernel's unique id)
 )
 
 // stage is which system call of a step (or of the child's own work)
@@ -87,6 +89,7 @@ type record struct {
 	Kind, Step, Stage, Errno, Arg uint32
 	Len                           uint32 // bytes of path after a mount or create record
 	Time                          int64  // CLOCK_MONOTONIC ns, with Attr.Trace
+	ID                            uint64 // a mounted record's mount id
 }
 
 const recordSize = unsafe.Sizeof(record{})
@@ -104,6 +107,9 @@ type Follower struct {
 	// kills the child).
 	Mount  func(step int, path string) error
 	Create func(step int, path string) error
+	// Mounted is told the id of the host mount just made (after Mount);
+	// unique is set for the kernel's 64-bit id, which is never reused.
+	Mounted func(step int, id uint64, unique bool) error
 }
 
 // Follow reads the child's reports until it executes the command or
@@ -137,6 +143,12 @@ func (c *Child) Follow(f Follower) (executing bool, failure *Failure, err error)
 		case kindMount, kindCreate:
 			if err := c.acknowledge(rec, f); err != nil {
 				return false, nil, err
+			}
+		case kindMounted:
+			if f.Mounted != nil {
+				if err := f.Mounted(int(rec.Step), rec.ID, rec.Arg == 1); err != nil {
+					return false, nil, err
+				}
 			}
 		default:
 			return false, nil, fmt.Errorf("the child sent a report of unknown kind %d", rec.Kind)
