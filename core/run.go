@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,30 +66,14 @@ func (e *RunError) Unwrap() error { return e.Err }
 // Warnings go to warn.
 func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writer) (int, error) {
 	// Catch signals before anything changes on the host: a Ctrl-C during
-	// setup must clean up, not kill crun half-way. Installing a handler
-	// takes 30-90 us per signal (the runtime's signal thread acknowledges
-	// each), so it runs while the plan is prepared, and run waits only for
-	// the signals whose default action would end crun (notified); SIGWINCH
-	// and SIGCONT follow (all). Until then a signal ends crun as usual,
-	// and nothing needs cleaning.
-	signals := make(chan os.Signal, 16)
-	notified, all := make(chan struct{}), make(chan struct{})
-	go func() {
-		signal.Notify(signals, fatalSignals...)
-		close(notified)
-		signal.Notify(signals, ForwardedSignals...)
-		close(all)
-	}()
-	// Stop forwarding on the way out, without waiting for it: signal.Stop
-	// waits for the runtime's signal loop to go idle, up to half a
-	// millisecond that a crun about to exit need not spend. The container
-	// is gone by then; a signal caught meanwhile is dropped.
-	defer func() {
-		go func() {
-			<-all
-			signal.Stop(signals)
-		}()
-	}()
+	// setup must clean up, not kill crun half-way. The catcher is started
+	// as crun starts (CatchSignalsEarly) or here, and installs its
+	// handlers while the plan is prepared; run waits only for the signals
+	// whose default action would end crun. Until then a signal ends crun
+	// as usual, and nothing needs cleaning.
+	catcher := takeSignals()
+	defer catcher.stop()
+	signals, notified := catcher.ch, catcher.notified
 
 	in, err := e.resolveRequest(req)
 	if err != nil {

@@ -151,6 +151,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return core.ExitCrunFailed
 	}
 	verb, rest := rest[0], rest[1:]
+	// Only a run keeps the signals caught from the start (main).
+	if verb != "run" && verb != "probe" {
+		core.ReleaseSignals()
+	}
 	// rootfs has flags of its own.
 	if verb == "rootfs" {
 		return cmdRootfs(rest, stdout, stderr)

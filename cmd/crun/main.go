@@ -13,8 +13,15 @@
 //go:debug updatemaxprocs=0
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/crun-project/crun/core"
+)
 
 func main() {
+	// First: a run's signals end it with 128+N, cleaned up (Main gives
+	// them back to the other commands).
+	core.CatchSignalsEarly()
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
