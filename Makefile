@@ -21,7 +21,7 @@ TOOLS              := $(CURDIR)/.cache/tools
 # Example plugins: each its own module, importing only sdk/.
 EXAMPLES := template ipc secrets net
 
-.PHONY: all build run test test-next-go licenses licenses-check debug-build test-examples bench fuzz vet fmt-check proto install clean
+.PHONY: all build run test test-next-go licenses licenses-check debug-build test-examples bench fuzz soak vet fmt-check proto install clean
 
 all: build
 
@@ -97,6 +97,12 @@ fmt-check:
 # side by side (root; installs the peers from apt when missing).
 bench:
 	bash .ci/bench
+
+# Kill crun at random moments SOAK_RUNS times (20 at a time), then crun
+# cleanup: prints what is left (must be nothing). go test runs 200 (CI).
+SOAK_RUNS ?= 2000
+soak:
+	CRUN_SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cmd/crun
 
 # Every fuzz target for FUZZTIME each (default 60s): .ci/fuzz.
 fuzz:

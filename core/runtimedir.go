@@ -73,7 +73,9 @@ func NewRuntimeDir() (*RuntimeDir, error) {
 		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
 	SweepRuntimeDirs(base)
-	dir, err := os.MkdirTemp(base, "run-")
+	// The owner's pid is in the name itself: a crun killed right after
+	// the mkdir leaves a directory the sweep knows the owner of.
+	dir, err := os.MkdirTemp(base, fmt.Sprintf("run-%d-", os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("create runtime directory in %s: %w", base, err)
 	}
@@ -105,6 +107,13 @@ func SweepRuntimeDirs(base string) {
 			continue
 		}
 		dir := filepath.Join(base, e.Name())
+		if pid, ok := ownerInName(e.Name()); ok {
+			if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+				os.RemoveAll(dir)
+			}
+			continue
+		}
+		// A directory of an older crun: "run-" and random characters.
 		b, err := os.ReadFile(filepath.Join(dir, "owner"))
 		pid, convErr := strconv.Atoi(strings.TrimSpace(string(b)))
 		switch {
@@ -116,6 +125,17 @@ func SweepRuntimeDirs(base string) {
 			os.RemoveAll(dir)
 		}
 	}
+}
+
+// ownerInName reads the owner's pid in a runtime directory's name,
+// "run-PID-RANDOM".
+func ownerInName(name string) (int, bool) {
+	fields := strings.Split(name, "-")
+	if len(fields) != 3 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(fields[1])
+	return pid, err == nil && pid > 0
 }
 
 // ownerlessGrace is how long a runtime directory may stay without a

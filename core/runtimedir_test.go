@@ -27,6 +27,9 @@ func TestSweepRuntimeDirs(t *testing.T) {
 		"run-old-empty":     {owner: ptr(""), old: true, stays: false},
 		"run-new-empty":     {owner: ptr(""), stays: true},
 		"not-a-runtime-dir": {old: true, stays: true},
+		// The owner in the name (crun since issue 15): no grace period.
+		"run-2147483646-123":                        {stays: false},
+		"run-" + strconv.Itoa(os.Getpid()) + "-123": {old: true, stays: true},
 	} {
 		dir := filepath.Join(base, name)
 		if err := os.Mkdir(dir, 0o700); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -578,28 +579,45 @@ func CleanupStale() (Cleaned, error) {
 		}
 	}
 	paths, _ := filepath.Glob(filepath.Join(StateDir(), "*.json"))
-	covered, _ := filepath.Glob(filepath.Join(CoveredDir(), "*.json"))
 	var errs []error
-	for _, p := range append(paths, covered...) {
-		s, err := lockState(p)
-		if err != nil {
-			continue // its crun runs (or someone else is cleaning it)
+	// Containers first, then those waiting for a cover to go, again as
+	// long as one of them goes (they may cover each other).
+	waiting := map[string]string{}
+	for pass, progress := 0, true; progress; pass++ {
+		progress = false
+		if pass > 0 {
+			paths, _ = filepath.Glob(filepath.Join(CoveredDir(), "*.json"))
 		}
-		err = s.Cleanup()
-		switch {
-		case errors.Is(err, errCovered):
-			done.Waiting = append(done.Waiting, fmt.Sprintf("container %q: %v", s.ContainerID, err))
-			continue
-		case err != nil:
-			s.release()
-			errs = append(errs, fmt.Errorf("container %q: %w", s.ContainerID, err))
-			continue
+		for _, p := range paths {
+			s, err := lockState(p)
+			if err != nil {
+				continue // its crun runs (or someone else is cleaning it)
+			}
+			err = s.Cleanup()
+			switch {
+			case errors.Is(err, errCovered):
+				waiting[s.ContainerID] = fmt.Sprintf("container %q: %v", s.ContainerID, err)
+				continue
+			case err != nil:
+				s.release()
+				errs = append(errs, fmt.Errorf("container %q: %w", s.ContainerID, err))
+				continue
+			}
+			if s.unreadable != nil {
+				errs = append(errs, fmt.Errorf("container %q: its state file was unreadable (%v) and is removed: "+
+					"what it recorded (a cgroup, mounts) may be left on the host", s.ContainerID, s.unreadable))
+			}
+			delete(waiting, s.ContainerID)
+			done.Containers = append(done.Containers, s.ContainerID)
+			progress = true
 		}
-		if s.unreadable != nil {
-			errs = append(errs, fmt.Errorf("container %q: its state file was unreadable (%v) and is removed: "+
-				"what it recorded (a cgroup, mounts) may be left on the host", s.ContainerID, s.unreadable))
+		if pass == 0 {
+			progress = true // the covered ones get their first pass
 		}
-		done.Containers = append(done.Containers, s.ContainerID)
 	}
+	for _, w := range waiting {
+		done.Waiting = append(done.Waiting, w)
+	}
+	sort.Strings(done.Waiting)
 	return done, errors.Join(errs...)
 }
