@@ -16,9 +16,10 @@ import (
 )
 
 // killCgroup kills every process in a cgroup: with cgroup.kill where the
-// kernel has it, which is atomic even against a fork bomb; otherwise by
-// SIGKILL to each pid listed, again and again, until the listed pids are
-// gone (a fork bomb under a pids limit runs out of forks quickly).
+// kernel has it (cgroup v2, Linux 5.14+), which is atomic even against a
+// fork bomb; otherwise by SIGKILL to each process cgroup.procs lists,
+// again and again until it lists none (a fork bomb under a pids limit
+// runs out of forks quickly). A missing cgroup is not an error.
 func killCgroup(dir string) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); errors.Is(err, unix.ENOENT) {
@@ -37,23 +38,109 @@ func killCgroup(dir string) error {
 			return waitEmpty(dir)
 		}
 	}
-	for i := 0; i < 500; i++ {
-		pids, err := cgroupPids(dir)
-		if err != nil {
+	return killEachListed(dir)
+}
+
+// killEachListed is killCgroup without cgroup.kill (cgroup v1, or v2
+// before Linux 5.14): round after round, SIGKILL to what cgroup.procs
+// lists, until it lists nothing.
+func killEachListed(dir string) error {
+	const rounds = 500
+	var left []int
+	for i := 0; i < rounds; i++ {
+		var err error
+		if left, err = cgroupPids(dir); err != nil || len(left) == 0 {
 			return err
 		}
-		alive := 0
-		for _, pid := range pids {
-			if err := unix.Kill(pid, unix.SIGKILL); err == nil {
-				alive++
-			}
+		if err := killStillListed(dir, left); err != nil {
+			return err
 		}
-		if alive == 0 {
-			return nil
-		}
+		// Give the killed time to exit, and catch what they forked
+		// after the list was read.
 		time.Sleep(2 * time.Millisecond)
 	}
-	return fmt.Errorf("kill the processes in %s: some keep coming back", dir)
+	return fmt.Errorf("kill the processes in %s: %d still there after %d rounds of SIGKILL (pids %s): "+
+		"a process stuck in the kernel (state D in /proc/PID/stat) or forking faster than it is killed; "+
+		"kill them and remove the cgroup by hand", dir, len(left), rounds, pidList(left))
+}
+
+// killStillListed sends SIGKILL to the processes of the cgroup dir among
+// those it listed a moment ago. A pid is only a number: a listed process
+// may exit, be reaped, and its pid go to a process outside the cgroup
+// before the signal leaves. So each is first pinned by a pidfd, which
+// stands for that one process for good, and then the list is read again:
+// a pinned process whose pid is still listed is the one listed, since two
+// live processes never share a pid (had it exited in between, the signal
+// goes nowhere). Only those are signalled, through their pidfds.
+func killStillListed(dir string, listed []int) error {
+	pinned := make(map[int]int, len(listed)) // pid -> pidfd
+	defer func() {
+		for _, fd := range pinned {
+			unix.Close(fd)
+		}
+	}()
+open:
+	for _, pid := range listed {
+		if _, ok := pinned[pid]; ok {
+			continue // cgroup v1 may list a pid twice
+		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		switch {
+		case err == nil:
+			pinned[pid] = fd
+		case errors.Is(err, unix.ESRCH), errors.Is(err, unix.EINVAL):
+			// Gone; or the pid now names a thread, which no process
+			// cgroup.procs lists can be.
+		case (errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) && len(pinned) > 0:
+			break open // the rest wait for the next round
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+			// No pidfds: before Linux 5.3, or under a seccomp filter
+			// that refuses pidfd_open (as container engines' older
+			// default ones do). A pid is all there is then, and a pid
+			// reused at this very moment may get the signal; leaving
+			// the container's processes running would be worse.
+			return killPids(dir, listed)
+		default:
+			return fmt.Errorf("kill the processes in %s: pidfd_open %d: %w", dir, pid, err)
+		}
+	}
+	still, err := cgroupPids(dir)
+	if err != nil {
+		return err
+	}
+	for _, pid := range still {
+		fd, ok := pinned[pid]
+		if !ok {
+			continue // forked since the first read: the next round's
+		}
+		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("kill pid %d in %s: %w", pid, dir, err)
+		}
+	}
+	return nil
+}
+
+// killPids is killStillListed for kernels without pidfds.
+func killPids(dir string, listed []int) error {
+	for _, pid := range listed {
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("kill pid %d in %s: %w", pid, dir, err)
+		}
+	}
+	return nil
+}
+
+func pidList(pids []int) string {
+	const most = 10
+	s := make([]string, 0, most+1)
+	for i, pid := range pids {
+		if i == most {
+			s = append(s, "...")
+			break
+		}
+		s = append(s, strconv.Itoa(pid))
+	}
+	return strings.Join(s, " ")
 }
 
 // waitEmpty waits briefly for killed processes to leave the cgroup.
@@ -65,7 +152,10 @@ func waitEmpty(dir string) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return fmt.Errorf("processes stay in %s after cgroup.kill", dir)
+	pids, _ := cgroupPids(dir)
+	return fmt.Errorf("processes stay in %s after cgroup.kill (pids %s): "+
+		"a process stuck in the kernel (state D in /proc/PID/stat); "+
+		"kill them and remove the cgroup by hand", dir, pidList(pids))
 }
 
 func cgroupPids(dir string) ([]int, error) {
