@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -121,6 +122,28 @@ func (s *Session) stopPlugins(done func(name string) bool) {
 			proc.Stop()
 		}
 	}
+}
+
+// ReplayHook calls a plugin's after-exit hook for a container whose crun
+// was killed: the plugin is launched again from where the run found it
+// (with the engine's pins), called, and stopped. Its hook must be safe to
+// call more than once and for a container it never saw start (as CNI's
+// DEL is).
+func (e *Engine) ReplayHook(ctx context.Context, name string, p HookPlugin, req spec.HookRequest) error {
+	if e.Launcher == nil {
+		return errors.New("crun cannot launch plugins here")
+	}
+	conns, err := e.Launcher.Launch(ctx, []Source{{Name: name, Origin: p.Origin}}, e.Pins)
+	if err != nil {
+		return fmt.Errorf("launch it (%s) for its after-exit hook: %w", p.Origin, err)
+	}
+	defer func() {
+		StopConnections(conns)
+		if c, ok := e.Launcher.(IdleCloser); ok {
+			c.CloseIfIdle()
+		}
+	}()
+	return conns[0].Planner.Hook(ctx, name, req)
 }
 
 // explainUnknown is the error for a plugin name crun cannot resolve.

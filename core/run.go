@@ -79,7 +79,7 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	if err != nil {
 		return ExitCrunFailed, err
 	}
-	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1,
+	r := &parentRun{stdio: stdio, trace: req.Trace, signals: signals, log: warn, terminal: -1, replay: e.ReplayHook,
 		stopTimeout: req.StopTimeout, preserveFDs: req.PreserveFDs, exec: req.Exec}
 	s, err := e.prepare(ctx, in, in.lookup())
 	if err != nil {
@@ -127,14 +127,14 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	// Undo what killed cruns left behind, and claim the container's name:
 	// quietly (their containers are not this run's business; --trace and
 	// crun cleanup say what was done).
-	cleaned, err := CleanupStale()
+	cleaned, err := CleanupStale(e.ReplayHook)
 	if err != nil {
 		r.tracef("cleaning up after earlier containers: %v (see crun cleanup)", err)
 	}
 	for _, id := range cleaned.Containers {
 		r.tracef("cleaned up after container %q, whose crun was killed", id)
 	}
-	state, err := createState(s.Plan, warn)
+	state, err := createState(s.Plan, s.options, e.ReplayHook, warn)
 	if err != nil {
 		return ExitCrunFailed, err
 	}
@@ -172,6 +172,8 @@ type parentRun struct {
 	// created are mount points the child made in the host's tree.
 	created  []HostPath
 	terminal int // the terminal handed to the container, or -1
+	// replay calls the after-exit hooks of containers cleaned up after.
+	replay HookReplayer
 }
 
 // childProc is the container's first process, which crun waits for and
@@ -252,7 +254,7 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 			if len(r.hostMounts) > 0 {
 				// Ours may have covered those of a container that ended
 				// before this one.
-				CleanupStale()
+				CleanupStale(r.replay)
 			}
 		default:
 			// The state file stays, so crun cleanup can try again.

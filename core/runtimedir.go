@@ -108,7 +108,7 @@ func SweepRuntimeDirs(base string) {
 		}
 		dir := filepath.Join(base, e.Name())
 		if pid, ok := ownerInName(e.Name()); ok {
-			if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			if !processAlive(pid) {
 				os.RemoveAll(dir)
 			}
 			continue
@@ -118,13 +118,32 @@ func SweepRuntimeDirs(base string) {
 		pid, convErr := strconv.Atoi(strings.TrimSpace(string(b)))
 		switch {
 		case err == nil && convErr == nil && pid > 0:
-			if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			if !processAlive(pid) {
 				os.RemoveAll(dir)
 			}
 		case ownerless(dir):
 			os.RemoveAll(dir)
 		}
 	}
+}
+
+// processAlive tells whether pid is a live process. A zombie is not: a
+// plugin host killed with its crun stays one until the init it was
+// reparented to reaps it, which may take a while.
+func processAlive(pid int) bool {
+	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// pid (comm) STATE ...: comm may hold spaces and parentheses.
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		state := b[i+2]
+		return state != 'Z' && state != 'X'
+	}
+	return true
 }
 
 // ownerInName reads the owner's pid in a runtime directory's name,

@@ -1,13 +1,16 @@
 package core
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,14 +49,27 @@ type State struct {
 	Mounts []HostMount `json:"mounts,omitempty"`
 	// Created are mount points the child made in the host's tree.
 	Created []HostPath `json:"created,omitempty"`
-	// AfterExit are the plan's after-exit host steps, without live hooks
-	// (those need their plugin, which is gone with crun).
-	AfterExit []plan.HostStep `json:"after_exit,omitempty"`
+	// AfterExit are the plan's after-exit host steps, live hooks
+	// included: a cleaner calls those through their plugin, launched
+	// again from HookPlugins (as a CNI runtime calls DEL).
+	AfterExit   []plan.HostStep       `json:"after_exit,omitempty"`
+	HookPlugins map[string]HookPlugin `json:"hook_plugins,omitempty"`
 
 	path       string
 	file       *os.File // open and locked while the state is ours
 	unreadable error    // the file could not be read (lockState)
 }
+
+// HookPlugin is what calling a plugin's after-exit hook needs once its
+// crun is gone: where the plugin was found, and the options it had.
+type HookPlugin struct {
+	Origin  string            `json:"origin"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// HookReplayer calls the after-exit hook of a plugin for a container
+// whose crun is gone (Engine.ReplayHook).
+type HookReplayer func(ctx context.Context, name string, p HookPlugin, req spec.HookRequest) error
 
 // stateVersion is the format of the state files this crun writes:
 //
@@ -62,7 +78,7 @@ type State struct {
 //	       for a few commits from 83ebc34, as base64 of the plan's wire
 //	       form: both still read.
 //	3      a version; mount ids; paths that are not UTF-8 kept byte for
-//	       byte ({"base64": ...}).
+//	       byte ({"base64": ...}); after-exit hooks, with their plugins.
 //
 // A file of a newer version is left alone, for the crun that wrote it.
 const stateVersion = 3
@@ -158,6 +174,32 @@ func (s *State) encode() []byte {
 			b = appendHostStep(b, h)
 		}
 		b = append(b, ']')
+	}
+	if len(s.HookPlugins) > 0 {
+		b = append(b, `,"hook_plugins":{`...)
+		for i, name := range slices.Sorted(maps.Keys(s.HookPlugins)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			p := s.HookPlugins[name]
+			b = appendJSONString(b, name)
+			b = append(b, `:{"origin":`...)
+			b = appendJSONString(b, p.Origin)
+			if len(p.Options) > 0 {
+				b = append(b, `,"options":{`...)
+				for j, k := range slices.Sorted(maps.Keys(p.Options)) {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					b = appendJSONString(b, k)
+					b = append(b, ':')
+					b = appendJSONString(b, p.Options[k])
+				}
+				b = append(b, '}')
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}', '\n')
 }
@@ -337,7 +379,7 @@ var ErrNameInUse = errors.New("name in use")
 
 // createState records a starting container. It refuses a name in use by a
 // running container; the state of a dead one is cleaned up first.
-func createState(p *plan.Plan, log io.Writer) (*State, error) {
+func createState(p *plan.Plan, options map[string]map[string]string, replay HookReplayer, log io.Writer) (*State, error) {
 	dir := StateDir()
 	if err := PrivateDir(RuntimeBase()); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -347,8 +389,21 @@ func createState(p *plan.Plan, log io.Writer) (*State, error) {
 	}
 	s := &State{Version: stateVersion, ContainerID: p.ContainerID, Owner: os.Getpid(), path: filepath.Join(dir, p.ContainerID+".json")}
 	for _, h := range p.HostSteps {
-		if h.Point == spec.HookAfterExit && h.Hook == nil {
-			s.AfterExit = append(s.AfterExit, h)
+		if h.Point != spec.HookAfterExit {
+			continue
+		}
+		s.AfterExit = append(s.AfterExit, h)
+		if h.Hook != nil {
+			if s.HookPlugins == nil {
+				s.HookPlugins = map[string]HookPlugin{}
+			}
+			hp := HookPlugin{Options: options[h.Plugin]}
+			for _, pl := range p.Plugins {
+				if pl.Name == h.Plugin {
+					hp.Origin = pl.Origin
+				}
+			}
+			s.HookPlugins[h.Plugin] = hp
 		}
 	}
 	for attempt := 0; attempt < 3; attempt++ {
@@ -372,7 +427,7 @@ func createState(p *plan.Plan, log io.Writer) (*State, error) {
 		case err != nil:
 			return nil, err
 		}
-		if err := old.Cleanup(); err != nil {
+		if err := old.Cleanup(replay); err != nil {
 			old.release()
 			return nil, fmt.Errorf("clean up after the earlier container %q: %w", p.ContainerID, err)
 		}
@@ -522,7 +577,7 @@ func lockState(path string) (*State, error) {
 // Cleanup undoes what the state records: unmounts (newest first) and
 // after-exit host steps; then removes the state file. The caller holds
 // the lock.
-func (s *State) Cleanup() error {
+func (s *State) Cleanup(replay HookReplayer) error {
 	if errors.Is(s.unreadable, errNewerState) {
 		return s.unreadable // the crun that wrote it knows what it means
 	}
@@ -533,7 +588,7 @@ func (s *State) Cleanup() error {
 	}
 	removeCreated(s.Created)
 	for _, h := range s.AfterExit {
-		if err := runHostAction(h, 0, io.Discard); err != nil {
+		if err := s.runAfterExit(h, replay); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %q: %s: %w", h.Plugin, plan.DescribeHostStep(h.HostStep), err))
 		}
 	}
@@ -550,6 +605,24 @@ func (s *State) Cleanup() error {
 	return nil
 }
 
+// runAfterExit performs one recorded after-exit step: a live hook through
+// its plugin, launched again by replay; another step by crun itself.
+func (s *State) runAfterExit(h plan.HostStep, replay HookReplayer) error {
+	if h.Hook == nil {
+		return runHostAction(h, 0, io.Discard)
+	}
+	p, ok := s.HookPlugins[h.Plugin]
+	switch {
+	case !ok:
+		return errors.New("the state file does not say where the plugin is")
+	case replay == nil:
+		return errors.New("its after-exit hook needs the plugin: run crun cleanup")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return replay(ctx, h.Plugin, p, spec.HookRequest{Point: h.Point, Name: h.Hook.Name, ContainerID: s.ContainerID, Options: p.Options})
+}
+
 // Cleaned is what CleanupStale did.
 type Cleaned struct {
 	// Containers are the ids of the containers cleaned up after.
@@ -560,8 +633,9 @@ type Cleaned struct {
 	Waiting []string
 }
 
-// CleanupStale cleans up after every container whose crun is gone.
-func CleanupStale() (Cleaned, error) {
+// CleanupStale cleans up after every container whose crun is gone;
+// replay calls their plugins' after-exit hooks.
+func CleanupStale(replay HookReplayer) (Cleaned, error) {
 	var done Cleaned
 	// Only what is ours: state files replay host steps.
 	if err := PrivateDir(RuntimeBase()); err != nil {
@@ -593,7 +667,7 @@ func CleanupStale() (Cleaned, error) {
 			if err != nil {
 				continue // its crun runs (or someone else is cleaning it)
 			}
-			err = s.Cleanup()
+			err = s.Cleanup(replay)
 			switch {
 			case errors.Is(err, errCovered):
 				waiting[s.ContainerID] = fmt.Sprintf("container %q: %v", s.ContainerID, err)

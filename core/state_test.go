@@ -61,6 +61,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 			{Plugin: "p", HostStep: spec.HostStep{Point: spec.HookAfterExit, Mkdir: &spec.Mkdir{Path: "/d"}, Report: &spec.Report{Path: "/r"}, Hook: &spec.Hook{}}},
 		},
 	}
+	s.HookPlugins = map[string]HookPlugin{"net": {Origin: "/usr/lib/crun/crun-plugin-net", Options: map[string]string{"z": "1", "a": "\"2\""}}, "b": {Origin: "built-in"}}
 	want, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestStateFilesOfEarlierVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Cleanup(); !errors.Is(err, errNewerState) || !strings.Contains(err.Error(), "version 99") {
+	if err := s.Cleanup(nil); !errors.Is(err, errNewerState) || !strings.Contains(err.Error(), "version 99") {
 		t.Errorf("cleanup of a newer state file: %v", err)
 	}
 	s.release()

@@ -10,12 +10,21 @@ import (
 // cmdCleanup undoes what killed cruns left behind: mounts made without a
 // mount namespace and host-side directories (cgroups), recorded in state
 // files, plus plugin socket directories. Every run does the same first.
-func cmdCleanup(args []string, stdout, stderr io.Writer) int {
+// A plugin's after-exit hook is called through the plugin, launched as a
+// run would (--plugin-path, --plugin-sha256 and the plugins config file
+// apply).
+func cmdCleanup(o *options, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "crun: cleanup takes no arguments\n")
 		return core.ExitCrunFailed
 	}
-	cleaned, err := core.CleanupStale()
+	e, closeEngine, err := engine(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: cleanup: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	defer closeEngine()
+	cleaned, err := core.CleanupStale(e.ReplayHook)
 	for _, id := range cleaned.Containers {
 		fmt.Fprintf(stdout, "cleaned up after container %s\n", id)
 	}

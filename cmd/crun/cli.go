@@ -186,7 +186,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "not the OCI runtime crun written in C (Debian's /usr/bin/crun)\n")
 		return 0
 	case "cleanup":
-		return cmdCleanup(rest, stdout, stderr)
+		return cmdCleanup(&o, rest, stdout, stderr)
 	case "rootfs":
 		return cmdRootfs(rest, stdout, stderr)
 	case "help":

@@ -187,3 +187,38 @@ func TestMountPathsThatAreNotUTF8(t *testing.T) {
 	}
 	assertNothingLeft(t, before)
 }
+
+// TestAfterExitHooksAreReplayed (issue 15, item 8): a plugin's after-exit
+// hook runs when the container ends, and, when crun was killed, when
+// crun cleanup cleans up after it: the state file records the hook and
+// where its plugin is, and cleanup launches the plugin to call it (as a
+// CNI runtime calls DEL).
+func TestAfterExitHooksAreReplayed(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	log := filepath.Join(t.TempDir(), "hook.log")
+	hooked := []string{"--plugins", "uts,exithook", "-o", "exithook.file=" + log}
+
+	r := crun(t, append(append([]string{"--name", "hook-ends"}, hooked...), "run", "true")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "record hook-ends after-exit\n" {
+		t.Errorf("after a run that ended, the hook wrote %q", got)
+	}
+
+	b := startCrun(t, append(append([]string{"--name", "hook-killed"}, hooked...), "run", "sh", "-c", "echo started; read x")...)
+	b.waitLine(t, "started")
+	b.killCrun(t)
+	if got, _ := os.ReadFile(log); strings.Contains(string(got), "hook-killed") {
+		t.Fatalf("the hook ran though crun was killed: %q", got)
+	}
+	r = crun(t, "cleanup")
+	if r.code != 0 || !strings.Contains(r.stdout, "cleaned up after container hook-killed") {
+		t.Errorf("crun cleanup: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(log); !strings.HasSuffix(string(got), "record hook-killed after-exit\n") {
+		t.Errorf("crun cleanup did not call the killed container's hook: %q", got)
+	}
+	assertNothingLeft(t, before)
+}

@@ -27,7 +27,7 @@ var (
 )
 
 // testPlugins are the names the testkit binary is installed under.
-var testPlugins = []string{"tmpfs", "latetmpfs", "crash", "nostep", "needsnet", "exitstart", "garbage", "hang", "future", "slow", "stuck"}
+var testPlugins = []string{"tmpfs", "latetmpfs", "crash", "nostep", "needsnet", "exitstart", "garbage", "hang", "future", "slow", "stuck", "exithook"}
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))

@@ -19,7 +19,7 @@ import (
 // crun cleanup and counts what is left: mounts, cgroups, processes,
 // runtime directories and state files, which must all be none. Each run
 // is one of: cached or not, with mnt or without (mounts on the host),
-// with a third-party plugin, with a cgroup; a random SIGKILL, SIGTERM or
+// with a third-party plugin (one with an after-exit hook), with a cgroup; a random SIGKILL, SIGTERM or
 // SIGINT comes 0-30 ms after it starts, 20 runs at a time.
 //
 // CRUN_SOAK_RUNS sets how many (make soak: 2,000); by default 200, which
@@ -47,6 +47,9 @@ func TestSoak(t *testing.T) {
 		{"--plugins", "uts,pid,mnt,chroot,tmpfs", "--rootfs", rootfs, "-o", "tmpfs.path=/mnt/t"},   // third-party
 		{"--plugins", "uts,pid,mnt,chroot,tmpfs", "--rootfs", rootfs, "-o", "tmpfs.path=/mnt/t", "--no-cache"},
 	}
+	// A plugin with an after-exit hook, which crun cleanup replays.
+	hookLog := t.TempDir() + "/hook.log"
+	kinds = append(kinds, []string{"--plugins", "uts,exithook", "-o", "exithook.file=" + hookLog})
 	signals := []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT}
 	type outcome struct {
 		kind    int

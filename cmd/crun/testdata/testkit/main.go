@@ -18,6 +18,9 @@
 //	future    speaks plugin protocol 2, which crun does not
 //	stuck     copies the FIFO -o stuck.fifo=FILE into the container: the
 //	          step blocks until something writes to the FIFO
+//	exithook  has an after-exit live hook, which appends "NAME ID POINT"
+//	          to -o exithook.file=FILE (a plugin that must clean up on the
+//	          host, as CNI's DEL does)
 package main
 
 import (
@@ -40,6 +43,10 @@ func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 	d := spec.Description{Name: p.name, Version: "0.0.1", Summary: "crun test plugin (" + p.name + ")"}
 	if p.name == "slow" {
 		d.Options = []spec.Option{{Name: "wait", Type: spec.TypeString, Default: "/nonexistent", Help: "answer once this file is gone"}}
+	}
+	if p.name == "exithook" {
+		d.Options = []spec.Option{{Name: "file", Type: spec.TypeString, Default: "/nonexistent/file", Help: "where the hook writes"}}
+		d.Hooks = []spec.HookPoint{spec.HookAfterExit}
 	}
 	if p.name == "stuck" {
 		d.Options = []spec.Option{{Name: "fifo", Type: spec.TypeString, Default: "/nonexistent", Help: "the FIFO the step reads"}}
@@ -84,6 +91,8 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 			Phase:    spec.PhaseMount,
 			CopyFile: &spec.CopyFile{Source: fifo, Root: filepath.Dir(fifo), Target: "/copy", Mode: 0o600},
 		}}}, nil
+	case "exithook":
+		return spec.Contribution{HostSteps: []spec.HostStep{{Point: spec.HookAfterExit, Hook: &spec.Hook{Name: "record"}}}}, nil
 	case "needsnet":
 		return spec.Contribution{Steps: []spec.Step{{
 			Phase:    spec.PhaseConfigure,
@@ -92,6 +101,19 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 		}}}, nil
 	}
 	return spec.Contribution{}, fmt.Errorf("testkit does not know plugin %q", p.name)
+}
+
+// Hook implements sdk.Hooker (for exithook).
+func (p testPlugin) Hook(_ context.Context, req spec.HookRequest) error {
+	if p.name != "exithook" {
+		return fmt.Errorf("testkit plugin %q has no hooks", p.name)
+	}
+	f, err := os.OpenFile(req.Options["file"], os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "%s %s %s\n", req.Name, req.ContainerID, req.Point)
+	return f.Close()
 }
 
 func main() {
