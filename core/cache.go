@@ -146,8 +146,17 @@ func fingerprint(path string) string {
 	}
 	if fi.IsDir() {
 		// Inode numbers are reused: a directory removed and made again
-		// at the same path must still count as another one.
-		fp += fmt.Sprintf(":%d.%d", st.Ctim.Sec, st.Ctim.Nsec)
+		// at the same path must still count as another one. Its birth
+		// time says so, where the file system keeps one; its change
+		// time otherwise, which also moves whenever an entry is added
+		// or removed (a mount point crun makes for a run, and removes
+		// after it, would then make every run plan again).
+		var stx unix.Statx_t
+		if unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &stx) == nil && stx.Mask&unix.STATX_BTIME != 0 {
+			fp += fmt.Sprintf(":born %d.%d", stx.Btime.Sec, stx.Btime.Nsec)
+		} else {
+			fp += fmt.Sprintf(":%d.%d", st.Ctim.Sec, st.Ctim.Nsec)
+		}
 	}
 	if fi.Mode().IsRegular() {
 		fp += fmt.Sprintf(":%d:%d.%d", st.Size, st.Mtim.Sec, st.Mtim.Nsec)

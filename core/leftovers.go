@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -33,10 +34,11 @@ type HostMount struct {
 	UniqueID bool   `json:"unique_id,omitempty"`
 }
 
-// errCovered says a container's mount is under another mount made since:
-// unmounting it would take the other one (its submount) with it. It
-// stays recorded until what covers it is gone.
-var errCovered = errors.New("covered by a later mount")
+// errCovered says a container's mount is under another mount made since
+// (unmounting it would take the other one, its submount, with it), or a
+// mount point it made is in another running container's root (which may
+// have a mount there): it stays recorded until the other one is gone.
+var errCovered = errors.New("in use by another container")
 
 // undoMounts unmounts the recorded mounts, newest first, and returns those
 // it had to leave because another mount covers them (errCovered: they
@@ -187,11 +189,60 @@ func unescapeMountPath(p string) string {
 
 // removeCreated removes the mount points the child made in the host's
 // tree, deepest first. One that is not empty (something else wrote in it
-// since) stays.
-func removeCreated(paths []HostPath) {
-	for i := len(paths) - 1; i >= 0; i-- {
-		_ = os.Remove(string(paths[i]))
+// since) stays. So does one inside the root of another running container
+// (its state file is self's neighbour): that container may have its own
+// mount on it, in its own mount namespace, and removing a mount point
+// there detaches that mount (Linux 3.18). Those are returned, to be
+// removed once that container is gone.
+func removeCreated(paths []HostPath, self string) (inUse []HostPath) {
+	if len(paths) == 0 {
+		return nil
 	}
+	busy := rootsInUse(self)
+	for i := len(paths) - 1; i >= 0; i-- {
+		p := string(paths[i])
+		if slices.ContainsFunc(busy, func(root HostPath) bool { return within(p, string(root)) }) {
+			inUse = append([]HostPath{paths[i]}, inUse...)
+			continue
+		}
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+		case fi.IsDir():
+			_ = unix.Rmdir(p)
+		case fi.Mode().IsRegular() && fi.Size() == 0:
+			_ = os.Remove(p)
+		}
+	}
+	return inUse
+}
+
+// rootsInUse returns the roots of the running containers but self.
+func rootsInUse(self string) []HostPath {
+	paths, _ := filepath.Glob(filepath.Join(StateDir(), "*.json"))
+	var roots []HostPath
+	for _, p := range paths {
+		if p == self {
+			continue
+		}
+		s, err := lockState(p)
+		if err == nil {
+			s.release() // its crun is gone: not running
+			continue
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			continue
+		}
+		if st, err := readState(p); err == nil {
+			roots = append(roots, st.Roots...)
+		}
+	}
+	return roots
+}
+
+// within tells whether path is dir or below it.
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
 }
 
 // resolveExisting resolves the symlinks of the part of path that exists,

@@ -239,21 +239,22 @@ func (r *parentRun) run(ctx context.Context) (code int, err error) {
 		if err := s.runHostSteps(context.WithoutCancel(ctx), spec.HookAfterExit, 0, r.tracef); err != nil {
 			cleanupErrs = append(cleanupErrs, err)
 		}
-		removeCreated(r.created)
+		inUse := removeCreated(r.created, r.state.path)
 		switch {
-		case len(cleanupErrs) == 0 && len(covered) > 0:
-			// Another container (no mount namespace, same rootfs) has
-			// mounted over ours since: ours stay recorded until it is
-			// gone, and the next crun, or crun cleanup, unmounts them.
-			if err := r.state.keepOnly(covered); err != nil {
+		case len(cleanupErrs) == 0 && len(covered)+len(inUse) > 0:
+			// Another container on the same rootfs has mounted over
+			// ours since (no mount namespace), or may have a mount on a
+			// mount point this run made: those stay recorded until it
+			// is gone, and the first cleanup after it finishes.
+			if err := r.state.keepOnly(covered, inUse); err != nil {
 				fmt.Fprintf(r.log, "crun: %v\n", err)
 			}
-			r.tracef("%d mount(s) covered by another container's: left for the first cleanup after it", len(covered))
+			r.tracef("%d mount(s) and %d mount point(s) in use by another container: left for the first cleanup after it", len(covered), len(inUse))
 		case len(cleanupErrs) == 0:
 			r.state.remove()
-			if len(r.hostMounts) > 0 {
-				// Ours may have covered those of a container that ended
-				// before this one.
+			if waitingForCleanup() {
+				// This run's mounts may have covered those of a
+				// container that ended before it.
 				CleanupStale(r.replay)
 			}
 		default:
@@ -462,7 +463,15 @@ func (r *parentRun) rootAt(step int) string {
 func (r *parentRun) recordCreated(step int, path string) error {
 	// Recorded once in the state file: a path that could not be recorded
 	// is never made, and cleanup must not remove it.
-	created := append(slices.Clip(r.created), HostPath(resolveExisting(filepath.Join(r.rootAt(step), path))))
+	host := resolveExisting(filepath.Join(r.rootAt(step), path))
+	if m := r.session.Plan.Steps[step-1].Mount; m != nil && m.Root != "" {
+		// Inside a named root (the rootfs, before the switch): the
+		// child followed no symlink in it (it does not announce what it
+		// makes through one), and those must not be resolved on the
+		// host's side.
+		host = filepath.Join(resolveExisting(m.Root), path)
+	}
+	created := append(slices.Clip(r.created), HostPath(host))
 	if err := r.state.setCreated(created); err != nil {
 		return fmt.Errorf("record the mount point %s: %w", path, err)
 	}

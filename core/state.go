@@ -49,6 +49,10 @@ type State struct {
 	Mounts []HostMount `json:"mounts,omitempty"`
 	// Created are mount points the child made in the host's tree.
 	Created []HostPath `json:"created,omitempty"`
+	// Roots are the container's root directories (named roots, chroot
+	// and pivot_root paths): a mount point another container made there
+	// may hold this one's mount, and must stay while it runs.
+	Roots []HostPath `json:"roots,omitempty"`
 	// AfterExit are the plan's after-exit host steps, live hooks
 	// included: a cleaner calls those through their plugin, launched
 	// again from HookPlugins (as a CNI runtime calls DEL).
@@ -158,6 +162,16 @@ func (s *State) encode() []byte {
 	if len(s.Created) > 0 {
 		b = append(b, `,"created":[`...)
 		for i, c := range s.Created {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendHostPath(b, c)
+		}
+		b = append(b, ']')
+	}
+	if len(s.Roots) > 0 {
+		b = append(b, `,"roots":[`...)
+		for i, c := range s.Roots {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -388,6 +402,22 @@ func createState(p *plan.Plan, options map[string]map[string]string, replay Hook
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	s := &State{Version: stateVersion, ContainerID: p.ContainerID, Owner: os.Getpid(), path: filepath.Join(dir, p.ContainerID+".json")}
+	for _, st := range p.Steps {
+		var root string
+		switch {
+		case st.Mount != nil && st.Mount.Root != "":
+			root = st.Mount.Root
+		case st.Chroot != nil:
+			root = st.Chroot.Path
+		case st.PivotRoot != nil:
+			root = st.PivotRoot.Path
+		default:
+			continue
+		}
+		if r := HostPath(filepath.Clean(root)); !slices.Contains(s.Roots, r) {
+			s.Roots = append(s.Roots, r)
+		}
+	}
 	for _, h := range p.HostSteps {
 		if h.Point != spec.HookAfterExit {
 			continue
@@ -486,12 +516,13 @@ func (s *State) setMounts(mounts []HostMount) error {
 	return s.write()
 }
 
-// keepOnly leaves in the state file only mounts that could not be undone
-// yet (covered by another container's), with nothing else to undo, and
-// lets go of it: the next cleanup finishes the job. The file moves to
-// CoveredDir, so that the container's name is free again.
-func (s *State) keepOnly(mounts []HostMount) error {
-	s.Mounts, s.Created, s.AfterExit = mounts, nil, nil
+// keepOnly leaves in the state file only what could not be undone yet
+// because another container uses it (mounts covered by its mounts, mount
+// points in its root), with nothing else to undo, and lets go of it: the
+// first cleanup after that container finishes the job. The file moves
+// to CoveredDir, so that the container's name is free again.
+func (s *State) keepOnly(mounts []HostMount, created []HostPath) error {
+	s.Mounts, s.Created, s.AfterExit, s.Roots = mounts, created, nil, nil
 	err := s.write()
 	if err == nil && filepath.Dir(s.path) != CoveredDir() {
 		err = os.MkdirAll(CoveredDir(), 0o700)
@@ -504,9 +535,21 @@ func (s *State) keepOnly(mounts []HostMount) error {
 	}
 	s.release()
 	if err != nil {
-		return fmt.Errorf("record the mounts left under another container's: %w", err)
+		return fmt.Errorf("record what another container still uses: %w", err)
 	}
 	return nil
+}
+
+// waitingForCleanup tells whether some container left something another
+// one was using (CoveredDir is not empty).
+func waitingForCleanup() bool {
+	f, err := os.Open(CoveredDir())
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1)
+	return len(names) > 0
 }
 
 // CoveredDir holds the state files of containers that are gone but whose
@@ -586,7 +629,7 @@ func (s *State) Cleanup(replay HookReplayer) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	removeCreated(s.Created)
+	inUse := removeCreated(s.Created, s.path)
 	for _, h := range s.AfterExit {
 		if err := s.runAfterExit(h, replay); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %q: %s: %w", h.Plugin, plan.DescribeHostStep(h.HostStep), err))
@@ -595,11 +638,14 @@ func (s *State) Cleanup(replay HookReplayer) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if len(covered) > 0 {
-		if err := s.keepOnly(covered); err != nil {
+	if len(covered)+len(inUse) > 0 {
+		if err := s.keepOnly(covered, inUse); err != nil {
 			return err
 		}
-		return fmt.Errorf("%d of its mounts, on %s: %w", len(covered), covered[0].Path, errCovered)
+		if len(covered) > 0 {
+			return fmt.Errorf("%d of its mounts, on %s: %w", len(covered), covered[0].Path, errCovered)
+		}
+		return fmt.Errorf("%d of its mount points, %s: %w", len(inUse), inUse[0], errCovered)
 	}
 	s.remove()
 	return nil

@@ -56,6 +56,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 		Owner:       4242,
 		Mounts:      []HostMount{{Path: "/srv/a", Below: 2}, {Path: "/srv/b"}, {Path: "/srv/\x80c", ID: 1 << 40, UniqueID: true}, {Path: "/srv/d", ID: 31}},
 		Created:     []HostPath{"/mnt/x", "/mnt/x/y", "/mnt/not-utf8-\xff\xfe"},
+		Roots:       []HostPath{"/srv/rootfs", "/srv/\xe9"},
 		AfterExit: []plan.HostStep{full,
 			{Plugin: "cgroup", HostStep: spec.HostStep{Point: spec.HookAfterExit, RemoveDir: &spec.RemoveDir{Path: "/sys/fs/cgroup/pids/crun/web-1"}}},
 			{Plugin: "p", HostStep: spec.HostStep{Point: spec.HookAfterExit, Mkdir: &spec.Mkdir{Path: "/d"}, Report: &spec.Report{Path: "/r"}, Hook: &spec.Hook{}}},

@@ -82,7 +82,8 @@ func TestPlanCacheFollowsTheRootfs(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "probe"), probe, 0o755)
 	}
 	// The first run makes the mount points (/proc) in the new rootfs,
-	// which changes the directory: the second plans again.
+	// and removes them after: where the file system keeps no birth time,
+	// that changes the directory's identity, and the second plans again.
 	planSource(t, args(a)...)
 	planSource(t, args(a)...)
 	if got := planSource(t, args(a)...); got != "cache" {

@@ -29,7 +29,7 @@ func cmdCleanup(o *options, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "cleaned up after container %s\n", id)
 	}
 	for _, w := range cleaned.Waiting {
-		fmt.Fprintf(stdout, "left for later: %s (unmounted by the first cleanup after the container on top ends)\n", w)
+		fmt.Fprintf(stdout, "left for later: %s (undone by the first cleanup after that container ends)\n", w)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "crun: cleanup: %v\n", err)

@@ -222,3 +222,64 @@ func TestAfterExitHooksAreReplayed(t *testing.T) {
 	}
 	assertNothingLeft(t, before)
 }
+
+// TestMountPointsMadeInTheRootfsAreRemoved (issue 15, item 7): the mount
+// points crun makes in a rootfs for --tmpfs and --bind are removed after
+// the run, and nothing else is: not the rootfs's own directories (the
+// container's /dev/pts is made in its /dev tmpfs, while the rootfs has a
+// dev/pts of its own), and not a mount point another running container
+// on the same rootfs may use, which goes once that one ends.
+func TestMountPointsMadeInTheRootfsAreRemoved(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	dir := t.TempDir()
+	rootfs := freshRootfs(t, dir)
+	if err := os.MkdirAll(filepath.Join(rootfs, "dev", "pts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostFile := filepath.Join(dir, "extra.conf")
+	if err := os.WriteFile(hostFile, []byte("extra\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := func() []string {
+		var out []string
+		filepath.Walk(rootfs, func(p string, fi os.FileInfo, err error) error {
+			if err == nil {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	treeBefore := tree()
+	withMnt := []string{"--plugins", "uts,pid,mnt,chroot", "--rootfs", rootfs}
+	r := crun(t, append(withMnt, "--tmpfs", "/scratch/a", "--bind", hostFile+":/etc/extra/extra.conf",
+		"run", "sh", "-c", "ls -d /scratch/a && cat /etc/extra/extra.conf")...)
+	if r.code != 0 || r.stdout != "/scratch/a\nextra\n" {
+		t.Fatalf("exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if d := diff(treeBefore, tree()); d != "" {
+		t.Errorf("the rootfs changed:\n%s", d)
+	}
+
+	// Two containers: the first makes /data for its bind mount, the
+	// second binds there too; the first ends while the second runs.
+	first := startCrun(t, append(withMnt, "--name", "made-data", "--bind", dir+":/data", "run", "sh", "-c", "echo started; read x; true")...)
+	first.waitLine(t, "started")
+	second := startCrun(t, append(withMnt, "--name", "uses-data", "--bind", dir+":/data", "run", "sh", "-c",
+		"echo started; read x; cat /data/extra.conf")...)
+	second.waitLine(t, "started")
+	if code := first.wait(t); code != 0 {
+		t.Fatalf("first: exit %d, %s", code, first.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "data")); err != nil {
+		t.Errorf("the mount point the second container uses is gone: %v", err)
+	}
+	if code := second.wait(t); code != 0 || second.stdout.String() != "started\nextra\n" {
+		t.Errorf("second: exit %d, %q, %s: its bind mount went with the first container", code, second.stdout, second.stderr)
+	}
+	if d := diff(treeBefore, tree()); d != "" {
+		t.Errorf("after both, the rootfs changed:\n%s", d)
+	}
+	assertNothingLeft(t, before)
+}

@@ -143,6 +143,13 @@ func TestUserNamespaceAsRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The rootfs is root's: the container's root cannot make the mount
+	// point (crun removes those it makes after each run).
+	mountPoint := filepath.Join(root, "share")
+	if err := os.Mkdir(mountPoint, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(mountPoint) })
 	secret := filepath.Join(share, "secret")
 	if err := os.WriteFile(secret, []byte("root only\n"), 0o600); err != nil {
 		t.Fatal(err)

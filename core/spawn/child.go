@@ -458,6 +458,36 @@ func (l *launch) report(k kind, step, arg uint32) {
 	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(l.fds.reports), uintptr(unsafe.Pointer(r)), recordSize, 0, 0, 0)
 }
 
+// sameMount tells whether two open files are on the same mount. A mount
+// point made inside a named root is in the host's tree (crun records it,
+// to remove it after the run) only when its parent is on the root's own
+// mount: one inside a mount the container made (its /dev tmpfs) is not,
+// and the host's directory of the same name (the rootfs's dev/pts) must
+// not be taken for it. When it cannot tell, it says no: a mount point
+// left behind is better than a rootfs's directory removed. (Nor is one
+// reached through a symlink in the root recorded: crun would resolve
+// that symlink on the host, not in the root.)
+//
+//go:nosplit
+//go:norace
+func (l *launch) sameMount(a, b uintptr) bool {
+	stx := &l.scratch.stx
+	// An array, not a slice: no bounds check, whose panic path would
+	// not fit the nosplit stack of a debugger's build.
+	path := uintptr(unsafe.Pointer(&noPath[0]))
+	if _, _, e := syscall.RawSyscall6(unix.SYS_STATX, a, path, unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, uintptr(unsafe.Pointer(stx)), 0); e != 0 || stx.Mask&unix.STATX_MNT_ID == 0 {
+		return false
+	}
+	first := stx.Mnt_id
+	if _, _, e := syscall.RawSyscall6(unix.SYS_STATX, b, path, unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, uintptr(unsafe.Pointer(stx)), 0); e != 0 || stx.Mask&unix.STATX_MNT_ID == 0 {
+		return false
+	}
+	return first == stx.Mnt_id
+}
+
+// noPath is statx's "" for AT_EMPTY_PATH.
+var noPath [1]byte
+
 // reportMountID tells crun the id of the mount just made on the host path
 // in scratch.out.path (n bytes), read right after the mount: crun undoes
 // exactly that mount, not whatever is on top of the path by then (another
@@ -668,7 +698,7 @@ func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage,
 				e = 0
 				j, sep = 0, path[0]
 			}
-		} else if s.announceCreate && !l.approved(j) {
+		} else if s.announceCreate && !l.approved(j) && (!s.pin || links == 0 && l.sameMount(dirFD, rootFD)) {
 			// A mount point in the host's tree, for crun to record
 			// before it exists: the path from the root, with a slash in
 			// front. The caller announces it and calls again.

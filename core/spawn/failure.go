@@ -73,6 +73,7 @@ func (p *Program) hint(errno syscall.Errno) string {
 		if p.plan.Has(spec.NamespaceUser) {
 			return "in its user namespace the container's root is an ordinary host user: every directory on the way " +
 				"to the rootfs (and to what is bound into it) must let others through (chmod o+x), " +
+				"a mount point crun makes in the rootfs needs a directory that user may write to (or make it first, with mkdir), " +
 				"and what the host mounted read-only, nosuid, nodev or noexec stays so"
 		}
 		if os.Geteuid() != 0 {

@@ -238,9 +238,11 @@ func Compile(p *plan.Plan) (*Program, error) {
 		if m := s.Mount; m != nil {
 			st.announceMount = hostMounts && m.AddsMount()
 			// A mount point made in the host's tree is a leftover
-			// unless crun records it; after the root switch, and
-			// inside a named root, it is the container's.
-			st.announceCreate = m.CreateTarget && m.Root == "" && !rootSwitched
+			// unless crun records it, also inside a named root (the
+			// rootfs, before the switch: the child tells whether it
+			// is on the root's own mount); after the root switch it
+			// is the container's.
+			st.announceCreate = m.CreateTarget && !rootSwitched
 		}
 		prog.announces = prog.announces || st.announceMount || st.announceCreate
 		prog.steps = append(prog.steps, st)

@@ -49,7 +49,8 @@ func TestCompileCommandCandidates(t *testing.T) {
 }
 
 // TestCompileDecidesWhatCrunRecords: mounts and mount points on the host
-// are announced to crun before they exist; the container's own are not.
+// are announced to crun before they exist, mount points in a named root
+// (the rootfs, before the switch) too; the container's own are not.
 func TestCompileDecidesWhatCrunRecords(t *testing.T) {
 	tmpfs := func(target, root string) spec.Step {
 		return spec.Step{Phase: spec.PhaseMount, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs",
@@ -66,8 +67,8 @@ func TestCompileDecidesWhatCrunRecords(t *testing.T) {
 		p              *plan.Plan
 		mounts, create []bool
 	}{
-		{"with a mount namespace", withMnt, []bool{false, false, false, false, false}, []bool{false, true, false, false, false}},
-		{"without", noMnt, []bool{true, true, false, true}, []bool{true, false, false, false}},
+		{"with a mount namespace", withMnt, []bool{false, false, false, false, false}, []bool{false, true, true, false, false}},
+		{"without", noMnt, []bool{true, true, false, true}, []bool{true, true, false, false}},
 	} {
 		prog, err := Compile(c.p)
 		if err != nil {
