@@ -815,3 +815,18 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestMissingBindSourceIsNamed: a bind mount whose source is missing (a
+// /dev/null after a root switch into a root without /dev) says so, and
+// not "check that the path exists" of a target that is there.
+func TestMissingBindSourceIsNamed(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(root, "target"), nil, 0o644))
+	r := run(t, testPlan(
+		spec.Step{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "/dev/null", Target: "/target", Flags: []string{"bind"}}}), Follower{})
+	if r.failure == nil || !strings.Contains(r.failure.Error(), "the bind mount's source /dev/null is missing (the target /target is there)") {
+		t.Errorf("failure %v", r.failure)
+	}
+}

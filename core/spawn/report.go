@@ -82,6 +82,7 @@ const (
 	stFork                    // the reaping init forks the command
 	stExec                    // execve (Arg: which candidate)
 	stNotFound                // no candidate exists
+	stMountSource             // a bind mount's source is missing (the mount said ENOENT)
 )
 
 // record is one report. The child writes it whole (it is below PIPE_BUF).
