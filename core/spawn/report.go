@@ -51,38 +51,38 @@ const (
 type stage uint32
 
 const (
-	stStep       stage = iota // the step's own call
-	stOpenRoot                // open the root a path is resolved in
-	stPin                     // open the mount target inside the root
-	stCreate                  // create a missing directory or file (Arg: 0 mkdir, 1 the file, 2 open)
-	stBindSource              // stat a bind mount's source
-	stHostPath                // find the path a host mount is made on
-	stAnnounce                // tell crun about a host path and wait for it
-	stChdir                   // pivot_root: chdir into the new root
-	stPivot                   // pivot_root itself
-	stDetach                  // unmount the old root
-	stOpen                    // open a file (the cgroup's tasks file)
-	stWrite                   // write it
-	stOpenSource              // copy: open the source
-	stOpenTarget              // copy: open the target
-	stCopy                    // copy: the data
-	stChmod                   // copy: the target's mode
-	stSetgroups               // set_user: the supplementary groups
-	stSetgid                  // set_user: the group
-	stKeepcaps                // set_user: keep the capabilities across the change
-	stSetuid                  // set_user: the user
-	stCapBound                // capabilities: drop from the bounding set (Arg: which)
-	stCapset                  // capabilities: the effective, permitted and inheritable sets
-	stAmbient                 // capabilities: the ambient set (Arg: which)
-	stTerminal                // hand the terminal to the child
-	stPdeathsig               // ask to be killed with crun
-	stNofile                  // set RLIMIT_NOFILE
-	stStdio                   // set up the standard streams (Arg: which)
-	stDevNull                 // mask: open the container's /dev/null
-	stFork                    // the reaping init forks the command
-	stExec                    // execve (Arg: which candidate)
-	stNotFound                // no candidate exists
-	stMountSource             // a bind mount's source is missing (the mount said ENOENT)
+	stStep        stage = iota // the step's own call
+	stOpenRoot                 // open the root a path is resolved in
+	stPin                      // open the mount target inside the root
+	stCreate                   // create a missing directory or file (Arg: 0 mkdir, 1 the file, 2 open)
+	stBindSource               // stat a bind mount's source
+	stHostPath                 // find the path a host mount is made on
+	stAnnounce                 // tell crun about a host path and wait for it
+	stChdir                    // pivot_root: chdir into the new root
+	stPivot                    // pivot_root itself
+	stDetach                   // unmount the old root
+	stOpen                     // open a file (the cgroup's tasks file)
+	stWrite                    // write it
+	stOpenSource               // copy: open the source
+	stOpenTarget               // copy: open the target
+	stCopy                     // copy: the data
+	stChmod                    // copy: the target's mode
+	stSetgroups                // set_user: the supplementary groups
+	stSetgid                   // set_user: the group
+	stKeepcaps                 // set_user: keep the capabilities across the change
+	stSetuid                   // set_user: the user
+	stCapBound                 // capabilities: drop from the bounding set (Arg: which)
+	stCapset                   // capabilities: the effective, permitted and inheritable sets
+	stAmbient                  // capabilities: the ambient set (Arg: which)
+	stTerminal                 // hand the terminal to the child
+	stPdeathsig                // ask to be killed with crun
+	stNofile                   // set RLIMIT_NOFILE
+	stStdio                    // set up the standard streams (Arg: which)
+	stDevNull                  // mask: open the container's /dev/null
+	stFork                     // the reaping init forks the command
+	stExec                     // execve (Arg: which candidate)
+	stNotFound                 // no candidate exists
+	stMountSource              // a bind mount's source is missing (the mount said ENOENT)
 )
 
 // record is one report. The child writes it whole (it is below PIPE_BUF).
