@@ -45,6 +45,9 @@ type Engine struct {
 	Pins Pins
 	// CallTimeout bounds each call to a plugin (0: no bound).
 	CallTimeout time.Duration
+	// HookTimeout bounds each call of a plugin's live hook, which may
+	// do real work on the host (set up a network): 0 is DefaultHookTimeout.
+	HookTimeout time.Duration
 	// Cache reuses the plans of earlier runs with the same inputs
 	// (cache.go).
 	Cache bool
@@ -93,6 +96,8 @@ type Session struct {
 	options map[string]map[string]string
 	descs   map[string]spec.Description
 	reports io.Writer // where host steps' reports go
+	// hookTimeout bounds each live hook call.
+	hookTimeout time.Duration
 	// clonedInto is the cgroup the child was created in, if it was.
 	clonedInto string
 	// FromCache: the plan came from the cache, no plugin was launched.
@@ -124,6 +129,16 @@ func (s *Session) stopPlugins(done func(name string) bool) {
 	}
 }
 
+// DefaultHookTimeout bounds a live hook call when Engine.HookTimeout is 0.
+const DefaultHookTimeout = 30 * time.Second
+
+func (e *Engine) hookTimeout() time.Duration {
+	if e.HookTimeout > 0 {
+		return e.HookTimeout
+	}
+	return DefaultHookTimeout
+}
+
 // ReplayHook calls a plugin's after-exit hook for a container whose crun
 // was killed: the plugin is launched again from where the run found it
 // (with the engine's pins), called, and stopped. Its hook must be safe to
@@ -133,6 +148,9 @@ func (e *Engine) ReplayHook(ctx context.Context, name string, p HookPlugin, req 
 	if e.Launcher == nil {
 		return errors.New("crun cannot launch plugins here")
 	}
+	ctx, cancel := context.WithTimeout(ctx, e.hookTimeout())
+	defer cancel()
+	hookCtx := ctx
 	conns, err := e.Launcher.Launch(ctx, []Source{{Name: name, Origin: p.Origin}}, e.Pins)
 	if err != nil {
 		return fmt.Errorf("launch it (%s) for its after-exit hook: %w", p.Origin, err)
@@ -143,7 +161,7 @@ func (e *Engine) ReplayHook(ctx context.Context, name string, p HookPlugin, req 
 			c.CloseIfIdle()
 		}
 	}()
-	return conns[0].Planner.Hook(ctx, name, req)
+	return hookTimedOut(hookCtx, conns[0].Planner.Hook(ctx, name, req), e.hookTimeout())
 }
 
 // explainUnknown is the error for a plugin name crun cannot resolve.
@@ -238,7 +256,7 @@ func (in *resolved) lookup() *cacheHit {
 // hit when it is usable (no plugin process), from the plugins otherwise.
 func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *Session, err error) {
 	req, sources, base := in.req, in.sources, in.base
-	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard}
+	s := &Session{conns: map[string]*Connection{}, descs: map[string]spec.Description{}, reports: io.Discard, hookTimeout: e.hookTimeout()}
 	defer func() {
 		// Last, after the plan is cached: the presets' warnings are the
 		// request's.

@@ -71,14 +71,23 @@ func (s *Session) runHostStep(ctx context.Context, h plan.HostStep, pid int) err
 		if !ok {
 			return fmt.Errorf("plugin is not running")
 		}
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, s.hookTimeout)
 		defer cancel()
-		return c.Planner.Hook(ctx, h.Plugin, spec.HookRequest{
+		err := c.Planner.Hook(ctx, h.Plugin, spec.HookRequest{
 			Point: h.Point, Name: h.Hook.Name, ContainerID: s.Plan.ContainerID,
 			Pid: pid, Options: s.options[h.Plugin],
 		})
+		return hookTimedOut(ctx, err, s.hookTimeout)
 	}
 	return runHostAction(h, pid, s.reports)
+}
+
+// hookTimedOut words a hook call that ran out of time.
+func hookTimedOut(ctx context.Context, err error, limit time.Duration) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the hook did not return within %v (--hook-timeout): %w", limit, err)
+	}
+	return err
 }
 
 // runHostAction performs a host step that needs no plugin; reports go to

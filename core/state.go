@@ -664,9 +664,8 @@ func (s *State) runAfterExit(h plan.HostStep, replay HookReplayer) error {
 	case replay == nil:
 		return errors.New("its after-exit hook needs the plugin: run crun cleanup")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return replay(ctx, h.Plugin, p, spec.HookRequest{Point: h.Point, Name: h.Hook.Name, ContainerID: s.ContainerID, Options: p.Options})
+	// The replayer bounds the call (Engine.HookTimeout).
+	return replay(context.Background(), h.Plugin, p, spec.HookRequest{Point: h.Point, Name: h.Hook.Name, ContainerID: s.ContainerID, Options: p.Options})
 }
 
 // Cleaned is what CleanupStale did.

@@ -85,6 +85,7 @@ type options struct {
 	name          string
 	pluginPath    string
 	pluginTimeout time.Duration
+	hookTimeout   time.Duration
 	pluginSHA256  []string
 	trace         bool
 	json          bool
@@ -120,6 +121,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.name, "name", "", "the container's name (default: generated)")
 	fs.StringVar(&o.pluginPath, "plugin-path", "", "directories searched for crun-plugin-NAME executables, colon-separated (before $CRUN_PLUGIN_PATH and "+strings.Join(DefaultPluginPath, ":")+")")
 	fs.DurationVar(&o.pluginTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start, and to answer each call")
+	fs.DurationVar(&o.hookTimeout, "hook-timeout", core.DefaultHookTimeout, "how long a plugin's live hook (network setup, cleanup) may take")
 	fs.StringArrayVar(&o.pluginSHA256, "plugin-sha256", nil, "pin a third-party plugin: NAME=SHA256 (repeatable; also the sha256 map of "+DefaultPluginsConfig+" or $CRUN_PLUGINS_CONFIG)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "plan with the plugins even when a cached plan for the same inputs exists")
 	fs.BoolVar(&o.trace, "trace", false, "print each step as it happens, with timings, on stderr")
@@ -317,6 +319,9 @@ func engine(o *options) (*core.Engine, func(), error) {
 	default:
 		return nil, nil, fmt.Errorf("--log-level %q: want off, error, warn, info, debug or trace", o.logLevel)
 	}
+	if o.hookTimeout <= 0 {
+		return nil, nil, fmt.Errorf("--hook-timeout %v: want a positive duration, such as 30s", o.hookTimeout)
+	}
 	configPath := os.Getenv("CRUN_PLUGINS_CONFIG")
 	if configPath == "" {
 		configPath = DefaultPluginsConfig
@@ -345,6 +350,7 @@ func engine(o *options) (*core.Engine, func(), error) {
 		PluginPath:  pluginPath(o),
 		Pins:        pins,
 		CallTimeout: o.pluginTimeout,
+		HookTimeout: o.hookTimeout,
 		Cache:       !o.noCache,
 		Launcher:    launcher,
 		// This is crun's own command line (main passes os.Args on).

@@ -283,3 +283,36 @@ func TestMountPointsMadeInTheRootfsAreRemoved(t *testing.T) {
 	}
 	assertNothingLeft(t, before)
 }
+
+// TestHookTimeout: a live hook that does not return within --hook-timeout
+// fails its step with a message naming the flag; the state file stays, and
+// crun cleanup calls the hook again.
+func TestHookTimeout(t *testing.T) {
+	requireRoot(t)
+	before := snapshot(t)
+	dir := t.TempDir()
+	log, hold := filepath.Join(dir, "hook.log"), filepath.Join(dir, "hold")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := crun(t, "--name", "slow-hook", "--hook-timeout", "300ms", "--plugins", "uts,exithook",
+		"-o", "exithook.file="+log, "-o", "exithook.hold="+hold, "run", "true")
+	if r.code != 0 || !strings.Contains(r.stderr, "the hook did not return within 300ms (--hook-timeout)") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("crun took %v with --hook-timeout 300ms", took)
+	}
+	os.Remove(hold)
+	if r := crun(t, "cleanup"); r.code != 0 || !strings.Contains(r.stdout, "cleaned up after container slow-hook") {
+		t.Errorf("crun cleanup: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "record slow-hook after-exit\n" {
+		t.Errorf("the hook wrote %q", got)
+	}
+	if r := crun(t, "--hook-timeout", "0s", "--plugins", "uts", "run", "true"); r.code != 125 || !strings.Contains(r.stderr, "want a positive duration") {
+		t.Errorf("--hook-timeout 0s: exit %d, %q", r.code, r.stderr)
+	}
+	assertNothingLeft(t, before)
+}

@@ -20,7 +20,7 @@
 //	          step blocks until something writes to the FIFO
 //	exithook  has an after-exit live hook, which appends "NAME ID POINT"
 //	          to -o exithook.file=FILE (a plugin that must clean up on the
-//	          host, as CNI's DEL does)
+//	          host, as CNI's DEL does), once -o exithook.hold=FILE is gone
 package main
 
 import (
@@ -45,7 +45,8 @@ func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 		d.Options = []spec.Option{{Name: "wait", Type: spec.TypeString, Default: "/nonexistent", Help: "answer once this file is gone"}}
 	}
 	if p.name == "exithook" {
-		d.Options = []spec.Option{{Name: "file", Type: spec.TypeString, Default: "/nonexistent/file", Help: "where the hook writes"}}
+		d.Options = []spec.Option{{Name: "file", Type: spec.TypeString, Default: "/nonexistent/file", Help: "where the hook writes"},
+			{Name: "hold", Type: spec.TypeString, Default: "/nonexistent", Help: "the hook waits while this file exists"}}
 		d.Hooks = []spec.HookPoint{spec.HookAfterExit}
 	}
 	if p.name == "stuck" {
@@ -107,6 +108,12 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 func (p testPlugin) Hook(_ context.Context, req spec.HookRequest) error {
 	if p.name != "exithook" {
 		return fmt.Errorf("testkit plugin %q has no hooks", p.name)
+	}
+	for {
+		if _, err := os.Stat(req.Options["hold"]); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	f, err := os.OpenFile(req.Options["file"], os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
