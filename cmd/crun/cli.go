@@ -16,12 +16,11 @@ import (
 	"github.com/crun-project/crun/core"
 	"github.com/crun-project/crun/core/remote"
 	"github.com/crun-project/crun/plugins/builtin"
-	"github.com/crun-project/crun/plugins/cgroup"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
-// cgroupDefaultPids is shown in --help.
-const cgroupDefaultPids = cgroup.DefaultPidsMax
+// cgroupDefaultPids is shown in --help: the cgroup plugin's own default.
+var cgroupDefaultPids = builtin.OptionDefault("cgroup", "pids-max")
 
 // Version is crun's version.
 const Version = "0.1.0"
@@ -71,7 +70,6 @@ type options struct {
 	tmpfs         []string
 	binds         []string
 	readOnly      bool
-	secrets       []string
 	pidsMax       string
 	memory        string
 	cpus          string
@@ -106,7 +104,6 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (chroot plugin; repeatable)")
 	fs.StringArrayVar(&o.binds, "bind", nil, "bind the host's SRC at DST in the container, SRC:DST[:ro] (chroot plugin; repeatable)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "make the container's root read-only (chroot plugin)")
-	fs.StringArrayVar(&o.secrets, "secret", nil, "NAME=FILE: the file appears at /run/secrets/NAME, never in the environment (the secrets plugin, plugin-examples/secrets; repeatable)")
 	fs.StringVar(&o.pidsMax, "pids-max", "", "the most processes the container may have at once (cgroup plugin; default "+cgroupDefaultPids+")")
 	fs.StringVar(&o.memory, "memory", "", "memory limit, e.g. 64M (cgroup plugin)")
 	fs.StringVar(&o.cpus, "cpus", "", "CPU limit in CPUs, e.g. 0.5 (cgroup plugin)")
@@ -263,16 +260,6 @@ func request(o *options, command []string) (core.Request, error) {
 		return req, fmt.Errorf("--preserve-fds %d: want 0 or more fds to pass on", o.preserveFDs)
 	}
 	req.PreserveFDs = o.preserveFDs
-	for _, sec := range o.secrets {
-		name, file, ok := strings.Cut(sec, "=")
-		if !ok || name == "" || file == "" {
-			return req, fmt.Errorf("--secret %q: want NAME=FILE", sec)
-		}
-		if abs, err := filepath.Abs(file); err == nil {
-			file = abs
-		}
-		req.Options = append(req.Options, core.Option{Plugin: "secrets", Key: name, Value: file, Flag: "--secret"})
-	}
 	if o.readOnly {
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "readonly", Value: "true", Flag: "--read-only"})
 	}

@@ -270,15 +270,20 @@ func TestPlanHoldsOnlyThePath(t *testing.T) {
 	nothingLeft(t, before)
 }
 
-// TestSecretFlag: crun's --secret NAME=FILE is -o secrets.NAME=FILE.
-func TestSecretFlag(t *testing.T) {
+// TestSecretOption: -o secrets.NAME=FILE gives the file, once, and never
+// in the environment. (crun has no flag of its own for a plugin it does
+// not ship: --secret is refused.)
+func TestSecretOption(t *testing.T) {
 	requireRoot(t)
 	content := "s3cret-" + randomHex()
 	file := writeSecret(t, "db", content)
 	before := snapshot(t)
-	r := crun(t, "--plugins", "uts,pid,mnt,secrets", "--secret", "db="+file, "run", "sh", "-c", "cat /run/secrets/db; env")
+	r := crun(t, "--plugins", "uts,pid,mnt,secrets", "-o", "secrets.db="+file, "run", "sh", "-c", "cat /run/secrets/db; env")
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, content) || strings.Count(r.Stdout, content) != 1 {
-		t.Errorf("--secret: exit %d, stdout %q, stderr %q; want the secret once, from the file, not in env", r.Code, r.Stdout, r.Stderr)
+		t.Errorf("-o secrets.db: exit %d, stdout %q, stderr %q; want the secret once, from the file, not in env", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := crun(t, "--plugins", "uts,secrets", "--secret", "db="+file, "run", "true"); r.Code != 125 || !strings.Contains(r.Stderr, "unknown flag: --secret") {
+		t.Errorf("--secret: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	nothingLeft(t, before)
 }

@@ -35,6 +35,24 @@ func Plugins() []Plugin {
 		user.Plugin{}, runas.Plugin{}, caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}, mask.Plugin{}}
 }
 
+// OptionDefault is the default value of a built-in plugin's option, as
+// its description gives it ("" when there is no such option): for help
+// texts that name it without importing the plugin.
+func OptionDefault(plugin, option string) string {
+	for _, p := range Plugins() {
+		d, _ := p.Describe(context.Background())
+		if d.Name != plugin {
+			continue
+		}
+		for _, o := range d.Options {
+			if o.Name == option {
+				return o.Default
+			}
+		}
+	}
+	return ""
+}
+
 // Names lists the built-in plugins' names, in the same order.
 func Names() []string {
 	var names []string
