@@ -1,6 +1,6 @@
 // Package sdk is what a crun plugin is written against: the Plugin
-// interface, Serve (a plugin's whole main), and the client crun uses to
-// talk to plugin processes. The data of the contract lives in sdk/spec.
+// interface, Serve (a plugin's whole main) and Logger. The data of the
+// contract lives in sdk/spec, the test harness in sdk/sdktest.
 //
 // A plugin is a planner: it never touches the container. crun asks it to
 // Describe itself and to Contribute its part of a plan (namespaces, steps

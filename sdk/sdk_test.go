@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/sdktest"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -55,7 +54,7 @@ func TestErrorsNameThePlugin(t *testing.T) {
 	ctx := sdktest.Context(t)
 	r := sdktest.Serve(t, echoPlugin{"one"})
 	_, err := r.Contribute(ctx, "one", spec.ContributeRequest{Options: map[string]string{"path": "fail"}})
-	var pe *sdk.PluginError
+	var pe *sdktest.PluginError
 	if !errors.As(err, &pe) || pe.Plugin != "one" || pe.Op != "contribute" || pe.Transport {
 		t.Fatalf("error %#v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"golang.org/x/sys/unix"
+
+	"github.com/crun-project/crun/sdk/internal/wire"
 )
 
 // Serve serves the given plugins over crun's plugin protocol and never
@@ -17,7 +19,7 @@ import (
 // stdout belongs to the go-plugin handshake: log to stderr (Logger), which
 // crun forwards to its own log.
 func Serve(plugins ...Plugin) {
-	served, err := byName(plugins)
+	served, err := wire.ServerPlugins(plugins)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "crun plugin: %v\n", err)
 		os.Exit(1)
@@ -30,12 +32,10 @@ func Serve(plugins ...Plugin) {
 		null.Close()
 	}
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{
-			int(Handshake.ProtocolVersion): {DispenseName: &grpcPlugin{served: served}},
-		},
-		GRPCServer: plugin.DefaultGRPCServer,
-		Logger:     Logger(),
+		HandshakeConfig:  wire.Handshake(),
+		VersionedPlugins: served,
+		GRPCServer:       plugin.DefaultGRPCServer,
+		Logger:           Logger(),
 	})
 	os.Exit(0)
 }
@@ -49,22 +49,4 @@ func Logger() hclog.Logger {
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})
-}
-
-func byName(plugins []Plugin) (map[string]Plugin, error) {
-	if len(plugins) == 0 {
-		return nil, fmt.Errorf("Serve: no plugins given")
-	}
-	served := map[string]Plugin{}
-	for _, p := range plugins {
-		name, err := nameOf(p)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := served[name]; dup {
-			return nil, fmt.Errorf("Serve: two plugins named %q", name)
-		}
-		served[name] = p
-	}
-	return served, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/crun-project/crun/core"
 	"github.com/crun-project/crun/sdk"
+	"github.com/crun-project/crun/sdk/host"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -109,9 +110,9 @@ func (l *ProcessLauncher) Launch(ctx context.Context, sources []core.Source, pin
 	var conns []*core.Connection
 	var errs []error
 	if len(builtins) > 0 {
-		planner, stop, err := serveInProcess(l.Builtins)
+		planner, stop, err := host.ServeInProcess(l.Builtins)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("built-in plugins: %w", err))
 		} else {
 			conns = append(conns, core.NewConnections(builtins, planner, stop)...)
 		}
@@ -146,8 +147,8 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 
 	lastWords := &tailBuffer{max: 4096}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPlugins(),
+		HandshakeConfig:  host.Handshake(),
+		VersionedPlugins: host.ClientPlugins(),
 		RunnerFunc:       runnerFor(path, args),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           l.Logger,
@@ -169,13 +170,9 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 	if err != nil {
 		return fail(explainStartError(err))
 	}
-	raw, err := rpc.Dispense(sdk.DispenseName)
+	remote, err := host.Dispense(rpc)
 	if err != nil {
 		return fail(err)
-	}
-	remote, ok := raw.(*sdk.Remote)
-	if !ok {
-		return fail(fmt.Errorf("unexpected client type %T", raw))
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.StartTimeout)
 	defer cancel()
@@ -188,7 +185,7 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 			return fail(fmt.Errorf("it serves %v, not %q", served, n))
 		}
 	}
-	return &remoteWithWords{Remote: remote, words: lastWords}, stop, nil
+	return &remoteWithWords{Client: remote, words: lastWords}, stop, nil
 }
 
 // explainStartError rewords go-plugin's start errors for crun's users,
@@ -214,12 +211,12 @@ func explainStartError(err error) error {
 // remoteWithWords adds a crashed plugin's last stderr output to transport
 // errors, which is usually the panic that killed it.
 type remoteWithWords struct {
-	*sdk.Remote
+	*host.Client
 	words *tailBuffer
 }
 
 func (r *remoteWithWords) addWords(err error) error {
-	var pe *sdk.PluginError
+	var pe *host.PluginError
 	if errors.As(err, &pe) && pe.Transport {
 		// Give the stderr reader a moment to drain what the dying
 		// process wrote.
@@ -232,17 +229,17 @@ func (r *remoteWithWords) addWords(err error) error {
 }
 
 func (r *remoteWithWords) Describe(ctx context.Context, name string) (spec.Description, error) {
-	d, err := r.Remote.Describe(ctx, name)
+	d, err := r.Client.Describe(ctx, name)
 	return d, r.addWords(err)
 }
 
 func (r *remoteWithWords) Contribute(ctx context.Context, name string, req spec.ContributeRequest) (spec.Contribution, error) {
-	c, err := r.Remote.Contribute(ctx, name, req)
+	c, err := r.Client.Contribute(ctx, name, req)
 	return c, r.addWords(err)
 }
 
 func (r *remoteWithWords) Hook(ctx context.Context, name string, req spec.HookRequest) error {
-	return r.addWords(r.Remote.Hook(ctx, name, req))
+	return r.addWords(r.Client.Hook(ctx, name, req))
 }
 
 // tailBuffer keeps the last max bytes written to it.

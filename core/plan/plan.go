@@ -179,7 +179,7 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 	}
 	p.Env = mergeEnv(env, in.UserEnv)
 
-	for _, ns := range spec.Namespaces {
+	for _, ns := range spec.Namespaces() {
 		if _, ok := enabled[ns]; ok {
 			p.Namespaces = append(p.Namespaces, ns)
 			p.CloneFlags = append(p.CloneFlags, cloneFlagNames[ns])
@@ -194,8 +194,9 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 
 	// Phases order the child steps; the sort is stable, so plugin order
 	// and each plugin's own order hold within a phase.
+	phases := spec.Phases()
 	sort.SliceStable(p.Steps, func(i, j int) bool {
-		return phaseIndex(p.Steps[i].Phase) < phaseIndex(p.Steps[j].Phase)
+		return phaseIndex(phases, p.Steps[i].Phase) < phaseIndex(phases, p.Steps[j].Phase)
 	})
 	p.HostSteps = orderHostSteps(p.HostSteps)
 	return p, nil
@@ -276,7 +277,7 @@ func checkIDMaps(p *Plan, enabled map[spec.Namespace]string) error {
 // reverse plugin order, so that cleanup mirrors setup.
 func orderHostSteps(steps []HostStep) []HostStep {
 	var out []HostStep
-	for _, point := range spec.HookPoints {
+	for _, point := range spec.HookPoints() {
 		var at []HostStep
 		for _, h := range steps {
 			if h.Point == point {
@@ -313,13 +314,13 @@ func reverseByPlugin(steps []HostStep) {
 	}
 }
 
-func phaseIndex(p spec.Phase) int {
-	for i, q := range spec.Phases {
+func phaseIndex(phases []spec.Phase, p spec.Phase) int {
+	for i, q := range phases {
 		if q == p {
 			return i
 		}
 	}
-	return len(spec.Phases)
+	return len(phases)
 }
 
 // mergeEnv adds KEY=VALUE pairs to env; a later key replaces an earlier

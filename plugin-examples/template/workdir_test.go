@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/sdktest"
 	"github.com/crun-project/crun/sdk/spec"
 )
@@ -64,7 +63,7 @@ func TestContribute(t *testing.T) {
 
 // TestOverGRPC talks to the plugin as crun does, and shows what crun gets
 // back when the plugin refuses an option: the plugin's own message, in a
-// *sdk.PluginError naming the plugin.
+// *sdktest.PluginError naming the plugin.
 func TestOverGRPC(t *testing.T) {
 	ctx := sdktest.Context(t)
 	remote := sdktest.Serve(t, Workdir{})
@@ -90,9 +89,9 @@ func TestOverGRPC(t *testing.T) {
 	_, err = remote.Contribute(ctx, "workdir", spec.ContributeRequest{
 		Options: map[string]string{"path": ""}, Plugins: []string{"workdir"}, ContainerID: "test",
 	})
-	var pe *sdk.PluginError
+	var pe *sdktest.PluginError
 	if !errors.As(err, &pe) || pe.Plugin != "workdir" || pe.Transport {
-		t.Fatalf("error %v (%T), want the plugin's own refusal as a *sdk.PluginError", err, err)
+		t.Fatalf("error %v (%T), want the plugin's own refusal as a *sdktest.PluginError", err, err)
 	}
 	if !strings.Contains(err.Error(), "option path is empty") {
 		t.Errorf("error %q does not carry the plugin's message", err)

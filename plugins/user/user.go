@@ -117,7 +117,7 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 // be (installing uidmap changes the plan).
 func dependsOn() []string {
 	paths := []string{subUIDFile, subGIDFile, "/etc/passwd"}
-	for _, d := range spec.IDMapHelperDirs {
+	for _, d := range spec.IDMapHelperDirs() {
 		paths = append(paths, d+"/newuidmap", d+"/newgidmap")
 	}
 	return paths

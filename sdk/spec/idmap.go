@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -45,16 +46,18 @@ func ParseIDRanges(s string) ([]IDRange, error) {
 	return ranges, nil
 }
 
-// IDMapHelperDirs are where IDMapHelper looks for newuidmap and
+// IDMapHelperDirs lists where IDMapHelper looks for newuidmap and
 // newgidmap: where distributions install them. Not $PATH: plugins run
 // without the caller's environment, and the plugin that plans a map and
 // crun that writes it must find the same helper.
-var IDMapHelperDirs = []string{"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}
+func IDMapHelperDirs() []string { return slices.Clone(idMapHelperDirs) }
+
+var idMapHelperDirs = []string{"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}
 
 // IDMapHelper returns the path of newuidmap or newgidmap (name), or ""
 // when it is not installed. Both come with the uidmap package (shadow).
 func IDMapHelper(name string) string {
-	for _, d := range IDMapHelperDirs {
+	for _, d := range idMapHelperDirs {
 		p := d + "/" + name
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p

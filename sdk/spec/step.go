@@ -1,5 +1,7 @@
 package spec
 
+import "slices"
+
 // Namespace names a Linux namespace a plugin asks for. crun turns the union
 // of all contributions' namespaces into the clone flags of its child.
 type Namespace string
@@ -16,7 +18,9 @@ const (
 
 // Namespaces lists every namespace crun knows, in the order plans print
 // them.
-var Namespaces = []Namespace{
+func Namespaces() []Namespace { return slices.Clone(namespaces) }
+
+var namespaces = []Namespace{
 	NamespaceMount, NamespaceUTS, NamespaceIPC, NamespaceNet,
 	NamespacePID, NamespaceUser, NamespaceCgroup,
 }
@@ -45,7 +49,9 @@ const (
 )
 
 // Phases lists the phases in the order the child runs them.
-var Phases = []Phase{PhasePrepare, PhaseMount, PhaseRoot, PhaseConfigure, PhaseRestrict}
+func Phases() []Phase { return slices.Clone(phases) }
+
+var phases = []Phase{PhasePrepare, PhaseMount, PhaseRoot, PhaseConfigure, PhaseRestrict}
 
 // Step is one action of crun's init inside the new namespaces. Exactly one
 // of the action fields is set.
@@ -297,7 +303,9 @@ const (
 )
 
 // HookPoints lists the host points in the order a run reaches them.
-var HookPoints = []HookPoint{HookBeforeClone, HookAfterClone, HookAfterExit}
+func HookPoints() []HookPoint { return slices.Clone(hookPoints) }
+
+var hookPoints = []HookPoint{HookBeforeClone, HookAfterClone, HookAfterExit}
 
 // HostStep is an action crun performs on the host at a point of the run.
 // Exactly one action field is set.

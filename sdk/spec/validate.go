@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// MountFlagNames lists the mount flag names a Mount step may use.
-var MountFlagNames = []string{
+// mountFlagNames lists the mount flag names a Mount step may use.
+var mountFlagNames = []string{
 	"ro", "nosuid", "nodev", "noexec", "bind", "rec", "private", "slave",
 	"shared", "unbindable", "remount", "relatime", "strictatime", "noatime",
 }
@@ -36,8 +36,8 @@ func (s Step) Action() (string, error) {
 	})
 }
 
-// RlimitNames are the resources a Rlimit step may name (setrlimit(2)).
-var RlimitNames = []string{
+// rlimitNames are the resources a Rlimit step may name (setrlimit(2)).
+var rlimitNames = []string{
 	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
 	"RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
 	"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
@@ -51,8 +51,8 @@ func RlimitName(name string) (string, error) {
 	if !strings.HasPrefix(want, "RLIMIT_") {
 		want = "RLIMIT_" + want
 	}
-	if !contains(RlimitNames, want) {
-		return "", fmt.Errorf("unknown resource %q (known: %s)", name, strings.Join(RlimitNames, ", "))
+	if !contains(rlimitNames, want) {
+		return "", fmt.Errorf("unknown resource %q (known: %s)", name, strings.Join(rlimitNames, ", "))
 	}
 	return want, nil
 }
@@ -127,8 +127,8 @@ func (s Step) Validate() error {
 			}
 		}
 		for _, f := range s.Mount.Flags {
-			if !contains(MountFlagNames, f) {
-				return fmt.Errorf("mount %s: unknown flag %q (known: %s)", s.Mount.Target, f, strings.Join(MountFlagNames, ","))
+			if !contains(mountFlagNames, f) {
+				return fmt.Errorf("mount %s: unknown flag %q (known: %s)", s.Mount.Target, f, strings.Join(mountFlagNames, ","))
 			}
 		}
 	case s.Sethostname != nil:
@@ -206,7 +206,7 @@ func (h HostStep) Validate() error {
 	if err != nil {
 		return err
 	}
-	if !contains(HookPoints, h.Point) {
+	if !contains(hookPoints, h.Point) {
 		return fmt.Errorf("%s: unknown point %q (want before-clone, after-clone or after-exit)", action, h.Point)
 	}
 	switch {
@@ -333,7 +333,7 @@ func (d Description) Validate() error {
 		}
 	}
 	for _, p := range d.Hooks {
-		if !contains(HookPoints, p) {
+		if !contains(hookPoints, p) {
 			return fmt.Errorf("hook point %q unknown", p)
 		}
 	}
@@ -356,9 +356,9 @@ func ValidName(name string) error {
 }
 
 // KnownNamespace reports whether crun knows the namespace.
-func KnownNamespace(ns Namespace) bool { return contains(Namespaces, ns) }
+func KnownNamespace(ns Namespace) bool { return contains(namespaces, ns) }
 
-func knownPhase(p Phase) bool { return contains(Phases, p) }
+func knownPhase(p Phase) bool { return contains(phases, p) }
 
 func absolute(what, p string) error {
 	if !path.IsAbs(p) {
@@ -382,7 +382,7 @@ func contains[T comparable](list []T, v T) bool {
 
 func joinPhases() string {
 	var s []string
-	for _, p := range Phases {
+	for _, p := range phases {
 		s = append(s, string(p))
 	}
 	return strings.Join(s, ", ")
@@ -390,7 +390,7 @@ func joinPhases() string {
 
 func joinNamespaces() string {
 	var s []string
-	for _, n := range Namespaces {
+	for _, n := range namespaces {
 		s = append(s, string(n))
 	}
 	return strings.Join(s, ", ")

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/crun-project/crun/sdk"
 	"github.com/crun-project/crun/sdk/spec"
@@ -132,25 +133,33 @@ func main() {
 	case "garbage":
 		fmt.Println("this is not a go-plugin handshake")
 	case "future":
-		serveProtocol(2, testPlugin{name: name})
+		serveFuture()
 		return
 	}
 	sdk.Serve(testPlugin{name: name})
 }
 
-// serveProtocol serves like sdk.Serve, but announces another protocol
-// version in the handshake.
-func serveProtocol(version uint, p sdk.Plugin) {
-	sp, err := sdk.ServerPlugin(p)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	handshake := sdk.Handshake
-	handshake.ProtocolVersion = version
+// serveFuture answers the go-plugin handshake as a plugin built for
+// protocol 2 would (the handshake's other values, literal, are those of
+// protocol 1). crun must refuse it there, before any call, so it serves
+// no service at all.
+func serveFuture() {
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{int(version): {sdk.DispenseName: sp}},
+		HandshakeConfig: plugin.HandshakeConfig{
+			ProtocolVersion:  2,
+			MagicCookieKey:   "CRUN_PLUGIN_MAGIC_COOKIE",
+			MagicCookieValue: "a8d3b0e6c1f94e2a9d7b5c3f1e0a2b4c",
+		},
+		VersionedPlugins: map[int]plugin.PluginSet{2: {"crun-planner": futurePlanner{}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
+}
+
+// futurePlanner is the go-plugin plugin of a protocol crun does not know.
+type futurePlanner struct{ plugin.NetRPCUnsupportedPlugin }
+
+func (futurePlanner) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
+
+func (futurePlanner) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
+	return nil, fmt.Errorf("a plugin has no client side")
 }

@@ -1,4 +1,4 @@
-package sdk
+package wire
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestContributionWithAnUnknownStepKindIsRefused(t *testing.T) {
 		pb.RegisterPlannerServer(s, rawServer{answer: `{"steps":[{"phase":"restrict","landlock":{"rules":"x"}}]}`})
 	})
 	defer conn.Close()
-	r := &Remote{client: pb.NewPlannerClient(conn)}
+	r := NewClient(conn)
 	_, err := r.Contribute(context.Background(), "future", spec.ContributeRequest{})
 	if err == nil || !strings.Contains(err.Error(), `plugin "future": contribute: answer crun cannot read`) ||
 		!strings.Contains(err.Error(), `unknown field "landlock"`) {
