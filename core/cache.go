@@ -40,16 +40,20 @@ import (
 //
 // Entries live in the runtime directory (a tmpfs for root: gone at
 // reboot), one file each, written atomically; a corrupt or truncated
-// entry is ignored and rewritten.
+// entry is ignored and rewritten. Next to them, one record for each list
+// of plugins says what their last cached plan was made from, so that
+// --trace can name the input that changed when a run finds no plan
+// (cachewhy.go).
 
-// cacheFormat changes whenever the key or the entry layout does.
-const cacheFormat = 5
+// cacheFormat changes whenever the key, the entry layout or the record's
+// does.
+const cacheFormat = 6
 
 // An entry is three lines: a header (the format), the fingerprints of
 // the host paths the plan depends on (JSON), and the plan in its wire
 // form (plan.Marshal; base64).
 //
-//	crun-plan-cache 4
+//	crun-plan-cache 6
 //	{"/sys/fs/cgroup/pids":"dir:...",...}
 //	Y3J1bi1wbGFuLXdpcmUC...
 const cacheMagic = "crun-plan-cache"
@@ -61,56 +65,98 @@ const placeholderID = "crun-cached-plan-id-0c7f"
 func CacheDir() string { return filepath.Join(RuntimeBase(), "cache") }
 
 // cacheKey hashes everything a plan is made of, except the host paths
-// that entries check for themselves. Each value goes into the hash with
-// its length first, so that no two different inputs hash the same bytes.
+// that entries check for themselves (planInputs).
 func (e *Engine) cacheKey(req Request, sources []Source, baseEnv []string) (string, error) {
-	self, err := sealed.Executable()
-	if err != nil {
+	w := inputWriter{buf: make([]byte, 0, 1024)}
+	if err := e.planInputs(&w, req, sources, baseEnv); err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	put := func(values ...string) {
-		var n [binary.MaxVarintLen64]byte
-		for _, v := range values {
-			h.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))])
-			h.Write([]byte(v))
-		}
+	sum := sha256.Sum256(w.buf)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// planInputs writes, in a fixed order, everything a plan is made of
+// except the host paths that entries check for themselves. Each input
+// has a kind and, where a request has several of that kind, a name: a
+// run that misses the cache says by these which one changed (cachewhy.go).
+func (e *Engine) planInputs(w *inputWriter, req Request, sources []Source, baseEnv []string) error {
+	self, err := sealed.Executable()
+	if err != nil {
+		return err
 	}
-	list := func(name string, values []string) {
-		put(name, strconv.Itoa(len(values)))
-		put(values...)
-	}
-	put("format", strconv.Itoa(cacheFormat))
+	w.add("format", "", strconv.Itoa(cacheFormat))
 	// Plugins may plan for who runs them (the user plugin maps the
 	// caller's ids).
-	put("ids", strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getegid()))
+	w.add("ids", "", strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getegid()))
 	// crun's own binary makes the plan format and the built-ins.
-	put("crun", fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")))
-	put("plugins", strconv.Itoa(len(sources)))
+	w.add("crun", "", fileIdentity(self), fileIdentity(filepath.Join(filepath.Dir(self), "crun-plugins")))
 	for _, s := range sources {
 		id := ""
 		if s.Origin != BuiltinOrigin {
 			// A third-party plugin's plan is its binary's.
 			id = fileIdentity(s.Origin)
 		}
-		put(s.Name, s.Origin, id)
+		w.add("plugin", s.Name, s.Origin, id)
 	}
-	put("options", strconv.Itoa(len(req.Options)))
 	for _, o := range req.Options {
-		put(o.Plugin, o.Key, o.Value, o.Flag)
+		w.add("option", o.Plugin+"."+o.Key, o.Value, o.Flag)
 	}
-	list("command", req.Command)
-	list("env", req.Env)
-	list("base-env", baseEnv)
-	put("host-env", strconv.FormatBool(req.HostEnv), "timeout", e.CallTimeout.String())
-	list("builtins", e.Builtins)
+	w.add("command", "", req.Command...)
+	w.add("env", "", req.Env...)
+	w.add("base-env", "", baseEnv...)
+	w.add("host-env", "", strconv.FormatBool(req.HostEnv))
+	w.add("plugin-timeout", "", e.CallTimeout.String())
+	w.add("builtins", "", e.Builtins...)
 	// A changed pin must be checked against the plugin again.
-	pinned := slices.Sorted(maps.Keys(e.Pins))
-	put("pins", strconv.Itoa(len(pinned)))
-	for _, name := range pinned {
-		put(name, e.Pins[name])
+	for _, name := range slices.Sorted(maps.Keys(e.Pins)) {
+		w.add("pin", name, e.Pins[name])
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return nil
+}
+
+// inputWriter encodes the inputs of a plan once, for two readers: the
+// cache key is the hash of the whole encoding; a run that missed the
+// cache also keeps the hash of each input's own bytes, by name, so that
+// a later miss can say which input changed. Every string goes in with
+// its length first and every input with its number of values: no two
+// different requests encode the same bytes.
+type inputWriter struct {
+	buf []byte
+	// sums, when not nil, maps each input's name ("option uts.hostname")
+	// to a hash of its encoding; names keeps their order. A lookup
+	// leaves it nil: a cache hit must cost nothing more than the key.
+	sums  map[string]string
+	names []string
+}
+
+func (w *inputWriter) add(kind, name string, values ...string) {
+	start := len(w.buf)
+	w.put(kind)
+	w.put(name)
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(values)))
+	for _, v := range values {
+		w.put(v)
+	}
+	if w.sums == nil {
+		return
+	}
+	if name != "" {
+		kind += " " + name
+	}
+	prev, seen := w.sums[kind]
+	if !seen {
+		w.names = append(w.names, kind)
+	}
+	// A repeated option (two --bind) is one input: all its values. Eight
+	// bytes of hash are plenty to tell two runs apart: the record they
+	// go in names a change, it does not decide whether a plan is used.
+	sum := sha256.Sum256(append([]byte(prev), w.buf[start:]...))
+	w.sums[kind] = hex.EncodeToString(sum[:8])
+}
+
+func (w *inputWriter) put(s string) {
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(s)))
+	w.buf = append(w.buf, s...)
 }
 
 // fileIdentity identifies a file's content without reading it: a rebuilt
@@ -126,15 +172,24 @@ func fileIdentity(path string) string {
 }
 
 // fingerprint captures the state of a host path a plugin looked at: its
-// type and identity, and for a small file its content (cgroup files
-// report no size or times worth trusting).
+// identity, and for a regular file its content.
 func fingerprint(path string) string {
+	fp, _ := fingerprintOf(path)
+	return fp
+}
+
+// fingerprintOf returns a path's fingerprint and the part of it that is
+// the path's identity: its type, device and inode; for a symlink, what
+// it leads to; for a directory, when it was made (or last changed, where
+// the file system keeps no birth time). The rest, for a regular file, is
+// its content: what dependsChange tells apart.
+func fingerprintOf(path string) (fp, identity string) {
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return "missing"
+		return "missing", "missing"
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	fp := fmt.Sprintf("%v:%d:%d", fi.Mode().Type(), st.Dev, st.Ino)
+	fp = fmt.Sprintf("%v:%d:%d", fi.Mode().Type(), st.Dev, st.Ino)
 	if fi.Mode()&os.ModeSymlink != 0 {
 		// What the link leads to counts too (a moved target).
 		if ti, err := os.Stat(path); err == nil {
@@ -158,20 +213,40 @@ func fingerprint(path string) string {
 			fp += fmt.Sprintf(":%d.%d", st.Ctim.Sec, st.Ctim.Nsec)
 		}
 	}
-	if fi.Mode().IsRegular() {
-		fp += fmt.Sprintf(":%d:%d.%d", st.Size, st.Mtim.Sec, st.Mtim.Nsec)
-		f, err := os.Open(path)
-		if err != nil {
-			return fp + ":unreadable"
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, io.LimitReader(f, 64<<10)); err != nil {
-			return fp + ":unreadable"
-		}
-		fp += ":" + hex.EncodeToString(h.Sum(nil))
+	if !fi.Mode().IsRegular() {
+		return fp, fp
 	}
-	return fp
+	// A small file's content, read: cgroup files report no size or
+	// times worth trusting.
+	identity = fp
+	fp += fmt.Sprintf(":%d:%d.%d", st.Size, st.Mtim.Sec, st.Mtim.Nsec)
+	f, err := os.Open(path)
+	if err != nil {
+		return fp + ":unreadable", identity
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, 64<<10)); err != nil {
+		return fp + ":unreadable", identity
+	}
+	return fp + ":" + hex.EncodeToString(h.Sum(nil)), identity
+}
+
+// dependsChange says how a host path differs from its fingerprint old:
+// "" when it does not, else in words a --trace line can show.
+func dependsChange(path, old string) string {
+	fp, identity := fingerprintOf(path)
+	switch {
+	case fp == old:
+		return ""
+	case fp == "missing":
+		return "now missing"
+	case old == "missing":
+		return "was missing"
+	case fp != identity && strings.HasPrefix(old, identity+":"):
+		return "its content" // the same file
+	}
+	return "its identity"
 }
 
 // cacheHit is a cache entry read but not yet trusted: its plan is used
@@ -216,12 +291,8 @@ func cacheHeader() string { return fmt.Sprintf("%s %d", cacheMagic, cacheFormat)
 // when it is not usable: corrupt, truncated, made from host paths that
 // changed since.
 func (h *cacheHit) plan(containerID string) *plan.Plan {
-	lines := bytes.Split(h.body, []byte("\n"))
-	if len(lines) != entryLines+1 || len(lines[entryLines]) != 0 {
-		return nil // truncated, or not ours
-	}
-	var fingerprints map[string]string
-	if json.Unmarshal(lines[0], &fingerprints) != nil {
+	fingerprints, wire, ok := h.split()
+	if !ok {
 		return nil
 	}
 	for path, fp := range fingerprints {
@@ -229,8 +300,8 @@ func (h *cacheHit) plan(containerID string) *plan.Plan {
 			return nil
 		}
 	}
-	raw := make([]byte, base64.StdEncoding.DecodedLen(len(lines[1])))
-	n, err := base64.StdEncoding.Decode(raw, lines[1])
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(wire)))
+	n, err := base64.StdEncoding.Decode(raw, wire)
 	if err != nil {
 		return nil
 	}
@@ -241,12 +312,26 @@ func (h *cacheHit) plan(containerID string) *plan.Plan {
 	return p
 }
 
+// split returns the fingerprints of an entry and its plan (base64), or
+// false when it is truncated or not ours.
+func (h *cacheHit) split() (fingerprints map[string]string, wire []byte, ok bool) {
+	lines := bytes.Split(h.body, []byte("\n"))
+	if len(lines) != entryLines+1 || len(lines[entryLines]) != 0 {
+		return nil, nil, false
+	}
+	if json.Unmarshal(lines[0], &fingerprints) != nil {
+		return nil, nil, false
+	}
+	return fingerprints, lines[1], true
+}
+
 // maxCacheEntries bounds the cache: past it, the older half goes.
 const maxCacheEntries = 512
 
-// storeCachedPlan saves a plan made with the placeholder id. Failing to
-// cache is not failing to run.
-func storeCachedPlan(key string, p *plan.Plan) error {
+// storeCachedPlan saves a plan made with the placeholder id, and what it
+// was made from (miss, when not nil) for the next run to compare with.
+// Failing to cache is not failing to run.
+func storeCachedPlan(key string, p *plan.Plan, miss *cacheMiss) error {
 	if err := PrivateDir(CacheDir()); err != nil {
 		return err
 	}
@@ -266,9 +351,21 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 	b := []byte(cacheHeader() + "\n")
 	b = append(append(b, fpLine...), '\n')
 	b = append(base64.StdEncoding.AppendEncode(b, wire), '\n')
-	// Concurrent runs may store the same key: each writes its own
-	// temporary file and the last rename wins, whole.
-	tmp, err := os.CreateTemp(CacheDir(), key+".tmp-*")
+	if err := writeCacheFile(key+".json", b); err != nil {
+		return err
+	}
+	if miss != nil {
+		// Only a diagnosis depends on it: the plan is cached either way.
+		miss.remember(fingerprints)
+	}
+	return nil
+}
+
+// writeCacheFile replaces a file of the cache directory atomically.
+// Concurrent runs may store the same file: each writes its own temporary
+// file and the last rename wins, whole.
+func writeCacheFile(name string, b []byte) error {
+	tmp, err := os.CreateTemp(CacheDir(), name+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -281,7 +378,7 @@ func storeCachedPlan(key string, p *plan.Plan) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(CacheDir(), key+".json")); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(CacheDir(), name)); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

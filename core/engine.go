@@ -103,7 +103,10 @@ type Session struct {
 	// FromCache: the plan came from the cache, no plugin was launched.
 	// Cached: the plan was made by the plugins and stored for next time.
 	FromCache, Cached bool
-	closeOnce         sync.Once
+	// CacheMiss says why a plan made with the cache on did not come from
+	// it (the input that changed...), for --trace.
+	CacheMiss string
+	closeOnce sync.Once
 }
 
 // Close stops every plugin process of the session.
@@ -276,9 +279,11 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 		// Plan with the placeholder id, so the plan can be cached.
 		realID := req.ContainerID
 		req.ContainerID = placeholderID
+		miss := e.explainMiss(in, hit)
+		s.CacheMiss = miss.why
 		defer func() {
 			if err == nil && s.Plan.ContainerID == placeholderID {
-				s.Plan, err = e.finishCached(in.cacheKey, s, realID)
+				s.Plan, err = e.finishCached(in.cacheKey, miss, s, realID)
 			}
 		}()
 	}
@@ -383,13 +388,15 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 
 // finishCached stores a plan made with the placeholder id, when it may be
 // cached, and returns it with the run's own id.
-func (e *Engine) finishCached(key string, s *Session, id string) (*plan.Plan, error) {
+func (e *Engine) finishCached(key string, miss *cacheMiss, s *Session, id string) (*plan.Plan, error) {
 	cacheable := !s.Plan.Uncacheable
 	for _, d := range s.descs {
 		cacheable = cacheable && len(d.Hooks) == 0 // live hooks need the plugin anyway
 	}
 	if cacheable {
-		s.Cached = storeCachedPlan(key, s.Plan) == nil
+		s.Cached = storeCachedPlan(key, s.Plan, miss) == nil
+	} else {
+		s.CacheMiss = notCacheable(s.Plan, s.descs)
 	}
 	wire, err := plan.Marshal(s.Plan)
 	if err != nil {

@@ -85,6 +85,10 @@ func (e *Engine) Run(ctx context.Context, req Request, stdio Stdio, warn io.Writ
 	if err != nil {
 		return ExitCrunFailed, err
 	}
+	if s.CacheMiss != "" {
+		// Before a re-exec, whose run finds the plan cached.
+		r.tracef("plan not from the cache: %s", s.CacheMiss)
+	}
 	if s.Plan.ReapingInit && e.SealInit && !sealed.Running() {
 		// crun's code will stay in the container: from a copy of crun
 		// the container cannot write to (package sealed). The plan is

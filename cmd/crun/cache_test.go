@@ -108,6 +108,70 @@ func TestPlanCacheFollowsTheRootfs(t *testing.T) {
 	}
 }
 
+// TestPlanCacheSaysWhy: a run that does not find its plan in the cache
+// names, with --trace, the input that changed.
+func TestPlanCacheSaysWhy(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	probe, _ := os.ReadFile(probeBin)
+	os.WriteFile(filepath.Join(root, "probe"), probe, 0o755)
+	src := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(src, []byte("one"), 0o644)
+	args := func(host string) []string {
+		return []string{"--trace", "--plugins", "uts,mnt,chroot", "--rootfs", root, "--bind", src + ":/config",
+			"--hostname", host, "-o", "chroot.dev=false", "run", "/probe"}
+	}
+	why := func(host string) string {
+		t.Helper()
+		r := crun(t, args(host)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		}
+		for _, line := range strings.Split(r.stderr, "\n") {
+			if _, after, ok := strings.Cut(line, "trace: plan not from the cache: "); ok {
+				return after[:strings.LastIndex(after, " @")] // the time
+			}
+		}
+		if !strings.Contains(r.stderr, fromCache) {
+			t.Fatalf("neither from the cache nor why not: %q", r.stderr)
+		}
+		return ""
+	}
+	host := uniqueHost(t)
+	// As in TestPlanCacheFollowsTheRootfs, the rootfs may change with the
+	// mount points the first run makes.
+	why(host)
+	why(host)
+	if got := why(host); got != "" {
+		t.Fatalf("repeated: not from the cache: %s", got)
+	}
+
+	// The bind source, written again: the entry of these inputs is there,
+	// made from another content.
+	os.WriteFile(src, []byte("two"), 0o644)
+	want := "changed since it was cached: depends " + src + " (its content)"
+	if got := why(host); got != want {
+		t.Errorf("a changed bind source: %q, want %q", got, want)
+	}
+
+	// Another hostname: no entry; the last run of these plugins says what
+	// differs.
+	got := why(host + "x")
+	if !strings.HasPrefix(got, "changed since the last run of these plugins: ") ||
+		!strings.Contains(got, "option uts.hostname") || strings.Contains(got, src) {
+		t.Errorf("a changed hostname: %q", got)
+	}
+
+	// The rootfs replaced, and a third hostname: both named.
+	os.RemoveAll(root)
+	os.Mkdir(root, 0o755)
+	os.WriteFile(filepath.Join(root, "probe"), probe, 0o755)
+	got = why(host + "y")
+	if !strings.Contains(got, "depends "+root+" (its identity)") || !strings.Contains(got, "option uts.hostname") {
+		t.Errorf("a replaced rootfs and another hostname: %q", got)
+	}
+}
+
 func TestPlanCacheFollowsBinaries(t *testing.T) {
 	requireRoot(t)
 	host := uniqueHost(t)
@@ -187,7 +251,7 @@ func TestCorruptCacheEntryIsRewritten(t *testing.T) {
 // header line, a line of JSON and the plan in base64.
 func wholeCacheEntry(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
-	if len(lines) != 4 || lines[3] != "" || lines[0] != "crun-plan-cache 5" {
+	if len(lines) != 4 || lines[3] != "" || lines[0] != "crun-plan-cache 6" {
 		return false
 	}
 	_, err := base64.StdEncoding.DecodeString(lines[2])
