@@ -339,10 +339,13 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 	if err != nil {
 		return nil, err
 	}
-	s.options, err = resolveOptions(req.Options, s.descs)
+	var lists map[string]map[string][]string
+	s.options, lists, err = resolveOptions(req.Options, s.descs)
 	if err != nil {
 		return nil, err
 	}
+	facts, factLists := publicFacts(ordered, s.descs, s.options, lists)
+	features := Features()
 
 	// Contribute, concurrently; the merge keeps plugin order.
 	contributions := make([]plan.Contribution, len(ordered))
@@ -357,6 +360,10 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 				Options:     s.options[name],
 				Plugins:     ordered,
 				ContainerID: req.ContainerID,
+				Features:    features,
+				Facts:       facts[name],
+				FactLists:   factLists[name],
+				Lists:       lists[name],
 			})
 			errs[i] = err
 			contributions[i] = plan.Contribution{
@@ -436,8 +443,9 @@ func checkHooks(c plan.Contribution, d spec.Description) error {
 
 // resolveOptions validates the user's options against what each plugin
 // declared and fills in defaults.
-func resolveOptions(opts []Option, descs map[string]spec.Description) (map[string]map[string]string, error) {
+func resolveOptions(opts []Option, descs map[string]spec.Description) (map[string]map[string]string, map[string]map[string][]string, error) {
 	out := map[string]map[string]string{}
+	lists := map[string]map[string][]string{}
 	for name, d := range descs {
 		out[name] = map[string]string{}
 		for _, o := range d.Options {
@@ -454,7 +462,7 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 		}
 		d, ok := descs[o.Plugin]
 		if !ok {
-			return nil, fmt.Errorf("%s: plugin %q is not enabled: add it to --plugins", how, o.Plugin)
+			return nil, nil, fmt.Errorf("%s: plugin %q is not enabled: add it to --plugins", how, o.Plugin)
 		}
 		var decl, anyKey *spec.Option
 		var known []string
@@ -469,7 +477,7 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 		}
 		if decl == nil && anyKey != nil {
 			if spec.ValidName(o.Key) != nil {
-				return nil, fmt.Errorf("%s: plugin %q takes keys of your choice, but %q is not one: "+
+				return nil, nil, fmt.Errorf("%s: plugin %q takes keys of your choice, but %q is not one: "+
 					"use lower-case letters, digits, '-' and '_', starting with a letter", how, o.Plugin, o.Key)
 			}
 			decl = anyKey
@@ -485,23 +493,73 @@ func resolveOptions(opts []Option, descs map[string]spec.Description) (map[strin
 				sort.Strings(known)
 				accepts = "options " + strings.Join(known, ", ")
 			}
-			return nil, fmt.Errorf("%s: plugin %q has no option %q (it accepts %s)", how, o.Plugin, o.Key, accepts)
+			return nil, nil, fmt.Errorf("%s: plugin %q has no option %q (it accepts %s)", how, o.Plugin, o.Key, accepts)
 		}
 		if err := spec.CheckValue(decl.Type, o.Value); err != nil {
-			return nil, fmt.Errorf("%s: plugin %q option %q: %w", how, o.Plugin, o.Key, err)
+			return nil, nil, fmt.Errorf("%s: plugin %q option %q: %w", how, o.Plugin, o.Key, err)
 		}
 		key := o.Plugin + "." + o.Key
+		if decl.Repeatable {
+			if lists[o.Plugin] == nil {
+				lists[o.Plugin] = map[string][]string{}
+			}
+			lists[o.Plugin][o.Key] = append(lists[o.Plugin][o.Key], o.Value)
+		}
 		switch {
 		case decl.Repeatable && given[key]:
 			out[o.Plugin][o.Key] += "\n" + o.Value
 		case given[key]:
-			return nil, fmt.Errorf("%s: plugin %q option %q is given twice, and takes one value: give it once", how, o.Plugin, o.Key)
+			return nil, nil, fmt.Errorf("%s: plugin %q option %q is given twice, and takes one value: give it once", how, o.Plugin, o.Key)
 		default:
 			out[o.Plugin][o.Key] = o.Value
 		}
 		given[key] = true
 	}
-	return out, nil
+	return out, lists, nil
+}
+
+// publicFacts gives each enabled plugin the public options of the others
+// (spec.Option.Public), as "PLUGIN.OPTION": values (repeatable ones
+// joined by newlines, as options are) and, for repeatable ones, lists.
+// They are functions of the options, which the plan cache already keys
+// on.
+func publicFacts(plugins []string, descs map[string]spec.Description, values map[string]map[string]string,
+	lists map[string]map[string][]string) (map[string]map[string]string, map[string]map[string][]string) {
+	public := map[string]string{}
+	publicLists := map[string][]string{}
+	owner := map[string]string{}
+	for _, p := range plugins {
+		for _, o := range descs[p].Options {
+			if !o.Public || o.Name == spec.AnyKey {
+				continue
+			}
+			key := p + "." + o.Name
+			public[key], owner[key] = values[p][o.Name], p
+			if o.Repeatable {
+				publicLists[key] = lists[p][o.Name]
+			}
+		}
+	}
+	facts := map[string]map[string]string{}
+	factLists := map[string]map[string][]string{}
+	for _, p := range plugins {
+		for key, v := range public {
+			if owner[key] == p {
+				continue // a plugin knows its own options
+			}
+			if facts[p] == nil {
+				facts[p] = map[string]string{}
+			}
+			facts[p][key] = v
+			if l, ok := publicLists[key]; ok && len(l) > 0 {
+				if factLists[p] == nil {
+					factLists[p] = map[string][]string{}
+				}
+				factLists[p][key] = l
+			}
+		}
+	}
+	return facts, factLists
 }
 
 // DefaultPath is the PATH of a container's command.

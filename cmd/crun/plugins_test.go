@@ -24,7 +24,7 @@ func TestBrokenPluginsFailClosed(t *testing.T) {
 		{"garbage", []string{`plugin "garbage"`, "could not start"}},
 		{"nostep", []string{`plugin "nostep" returned an invalid contribution: step 1: no action crun knows`}},
 		{"needsnet", []string{`plugin "needsnet": step chdir needs the net namespace, which no enabled plugin provides`}},
-		{"future", []string{`plugin "future"`, "Plugin version: 2", "this crun speaks version 1"}},
+		{"future", []string{`plugin "future"`, "Plugin version: 99", "this crun speaks versions 1 to 2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.plugin, func(t *testing.T) {

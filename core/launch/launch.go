@@ -200,8 +200,8 @@ func explainStartError(err error) error {
 		return fmt.Errorf("its stdout does not start with the go-plugin handshake (it printed %q): "+
 			"is it a crun plugin (sdk.Serve)? A plugin must not print to stdout; log to stderr", strings.TrimSpace(printed))
 	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
-		return fmt.Errorf("%s: the plugin speaks another crun plugin protocol; this crun speaks version %d: "+
-			"rebuild the plugin against a matching sdk", msg, spec.ProtocolVersion)
+		return fmt.Errorf("%s: the plugin speaks another crun plugin protocol; this crun speaks versions %d to %d: "+
+			"rebuild the plugin against a matching sdk", msg, spec.OldestProtocolVersion, spec.ProtocolVersion)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
 		return fmt.Errorf("%s: the plugin did not answer in time (--plugin-timeout)", msg)
 	}

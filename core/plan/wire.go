@@ -24,7 +24,7 @@ import (
 // added here too: TestWireCoversEveryField fails until it is.
 
 // wireMagic starts every encoding; its last byte is the version.
-const wireMagic = "crun-plan-wire\x03"
+const wireMagic = "crun-plan-wire\x04"
 
 // Step actions on the wire.
 const (
@@ -120,6 +120,7 @@ func (w *wireWriter) step(s Step) error {
 		w.string(m.Data)
 		w.bool(m.CreateTarget)
 		w.string(m.Root)
+		w.bool(m.IfExists)
 	}
 	if h := s.Sethostname; h != nil {
 		n++
@@ -347,7 +348,7 @@ func (r *wireReader) step(s *Step, i int) {
 	switch kind := r.byte(); kind {
 	case wireMount:
 		s.Mount = &spec.Mount{Source: r.string(), Target: r.string(), FSType: r.string(), Flags: r.strings(),
-			Data: r.string(), CreateTarget: r.bool(), Root: r.string()}
+			Data: r.string(), CreateTarget: r.bool(), Root: r.string(), IfExists: r.bool()}
 	case wireSethostname:
 		s.Sethostname = &spec.Sethostname{Hostname: r.string()}
 	case wireMkdir:

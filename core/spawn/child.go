@@ -183,6 +183,15 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 				l.fail(s.index, stOpenRoot, e, 0)
 			}
 		}
+		if s.ifExists && l.missing(s, rootFD) {
+			if s.root != nil {
+				syscall.RawSyscall6(syscall.SYS_CLOSE, rootFD, 0, 0, 0, 0, 0)
+			}
+			if l.trace {
+				l.report(kindDone, s.index, 0)
+			}
+			continue
+		}
 		// What the step needs created first: a directory (mode) or,
 		// with file, an empty file.
 		create, file, mode := true, false, uint32(0o755)
@@ -489,6 +498,32 @@ func (l *launch) sameMount(a, b uintptr) bool {
 		return false
 	}
 	return first == stx.Mnt_id
+}
+
+// missing tells whether a mount with IfExists lacks its source (a bind
+// mount's) or its target (one it would not create).
+//
+//go:nosplit
+//go:norace
+func (l *launch) missing(s *step, rootFD uintptr) bool {
+	stx := &l.scratch.stx
+	if s.flags&syscall.MS_BIND != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(stx)), 0); e == syscall.ENOENT || e == syscall.ENOTDIR {
+			return true
+		}
+	}
+	if s.create != createNone {
+		return false
+	}
+	if s.pin {
+		fd, e := l.openInRoot(rootFD, ptr(s.rel), unix.O_PATH)
+		if e == 0 {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		}
+		return e == syscall.ENOENT || e == syscall.ENOTDIR
+	}
+	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.path), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(stx)), 0)
+	return e == syscall.ENOENT || e == syscall.ENOTDIR
 }
 
 // noPath is statx's "" for AT_EMPTY_PATH.

@@ -830,3 +830,23 @@ func TestMissingBindSourceIsNamed(t *testing.T) {
 		t.Errorf("failure %v", r.failure)
 	}
 }
+
+// TestMountIfExists: a mount with IfExists whose source or target is
+// missing is skipped, in the container; one whose paths are there is
+// made.
+func TestMountIfExists(t *testing.T) {
+	sdktest.RequireRoot(t)
+	root := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(root, "target"), nil, 0o644))
+	must(t, os.Mkdir(filepath.Join(root, "dir"), 0o755))
+	p := testPlan(
+		spec.Step{Phase: spec.PhaseRoot, Chroot: &spec.Chroot{Path: root}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "/nowhere", Target: "/target", Flags: []string{"bind"}, IfExists: true}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/missing", IfExists: true}},
+		spec.Step{Phase: spec.PhaseConfigure, Mount: &spec.Mount{Source: "tmpfs", FSType: "tmpfs", Target: "/dir", Data: "size=4k", IfExists: true}})
+	p.Command = []string{"/nothing"} // the exec fails: only the steps matter
+	r := run(t, p, Follower{})
+	if r.failure == nil || r.failure.Step != 0 {
+		t.Errorf("failure %v, want only the exec's: the missing paths were not skipped", r.failure)
+	}
+}

@@ -174,6 +174,8 @@ type step struct {
 	// announceCreate: crun records each mount point made, before it
 	// exists (it is in the host's tree).
 	announceCreate bool
+	// ifExists: a mount skipped when its source or target is missing.
+	ifExists bool
 
 	// The restrict phase's: a resource and its limits; a user; the
 	// capability sets; a seccomp program.
@@ -392,6 +394,7 @@ func compileMount(m *spec.Mount) (step, error) {
 			st.create = createLikeSource
 		}
 	}
+	st.ifExists = m.IfExists
 	return st, nil
 }
 

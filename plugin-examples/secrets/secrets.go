@@ -29,9 +29,9 @@ import (
 // visible on the host while the container runs (crun unmounts it at exit),
 // and the plugin warns. Without chroot, the tmpfs covers /run/secrets of
 // the host's tree, which crun creates (empty) if it is missing. With
-// chroot the tmpfs must land inside the container's root, but a plugin
-// cannot see another plugin's options: give the rootfs again, as
-// -o secrets.root=DIR (the same directory as --rootfs).
+// chroot the tmpfs must land inside the container's root: crun tells
+// plugins the rootfs (ContributeRequest.Facts["chroot.rootfs"], plugin
+// protocol 2).
 //
 // When its steps run: in the mount phase, before the root switch, because
 // crun's init reads FILE when the step runs, and after the switch the
@@ -61,8 +61,6 @@ func (Secrets) Describe(context.Context) (spec.Description, error) {
 			// not another option's name), so the user names the secrets.
 			{Name: spec.AnyKey, Type: spec.TypeString,
 				Help: "a secret: -o secrets.NAME=FILE copies the host's FILE (an absolute path) to /run/secrets/NAME, mode 0400"},
-			{Name: "root", Type: spec.TypeString, Default: "",
-				Help: "the container's rootfs when chroot is on: -o secrets.root=DIR (same as --rootfs)"},
 		},
 		After:  []string{"mnt"},
 		Before: []string{"chroot"},
@@ -76,7 +74,7 @@ type secret struct {
 
 // Contribute implements sdk.Plugin.
 func (Secrets) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
-	root, err := checkRoot(req.Options["root"], slices.Contains(req.Plugins, "chroot"))
+	root, err := rootfs(req)
 	if err != nil {
 		return spec.Contribution{}, err
 	}
@@ -120,31 +118,35 @@ func (Secrets) Contribute(_ context.Context, req spec.ContributeRequest) (spec.C
 	return c, nil
 }
 
-// checkRoot checks the root option against whether chroot is enabled:
-// the secrets must land where the container will see them.
-func checkRoot(root string, chroot bool) (string, error) {
-	switch {
-	case chroot && root == "":
-		return "", fmt.Errorf("with the chroot plugin, give the rootfs again as -o secrets.root=DIR (the same directory as --rootfs): " +
-			"a plugin cannot see another plugin's options, and without it the secrets would be mounted outside the container's root")
-	case !chroot && root != "":
-		return "", fmt.Errorf("option root %q: only for use with the chroot plugin, which is not enabled", root)
-	case root == "":
+// rootfs is where the secrets must land: with the chroot plugin, inside
+// the rootfs, which crun tells plugins (protocol 2's facts: chroot's
+// public rootfs option); without it, in the host's tree ("").
+func rootfs(req spec.ContributeRequest) (string, error) {
+	if !slices.Contains(req.Plugins, "chroot") {
 		return "", nil
+	}
+	if !req.Supports(spec.FeatureFacts) {
+		return "", fmt.Errorf("with the chroot plugin this plugin needs the rootfs, and this crun does not tell plugins "+
+			"(it speaks plugin protocol %d): upgrade crun", max(req.Protocol, 1))
+	}
+	root := req.Facts["chroot.rootfs"]
+	switch {
+	case root == "":
+		return "", fmt.Errorf("the chroot plugin has no rootfs: give --rootfs")
 	case !path.IsAbs(root):
-		return "", fmt.Errorf("option root %q: want an absolute path (the same as --rootfs)", root)
+		return "", fmt.Errorf("the rootfs %q: want an absolute path", root)
 	}
 	fi, err := os.Stat(root)
 	if err != nil {
-		return "", fmt.Errorf("option root: %w", err)
+		return "", fmt.Errorf("the rootfs: %w", err)
 	}
 	if !fi.IsDir() {
-		return "", fmt.Errorf("option root %s: not a directory", root)
+		return "", fmt.Errorf("the rootfs %s: not a directory", root)
 	}
 	return path.Clean(root), nil
 }
 
-// parseSecrets reads every option but root as a secret, in name order so
+// parseSecrets reads every option as a secret, in name order so
 // that plans are stable. Only FILE's metadata is read: the content is
 // crun's init's to copy.
 func parseSecrets(opts map[string]string) ([]secret, error) {
@@ -154,7 +156,7 @@ func parseSecrets(opts map[string]string) ([]secret, error) {
 	for name, file := range opts {
 		// crun never passes AnyKey itself, but a host filling in declared
 		// defaults (sdktest.Conformance does) may.
-		if name == "root" || name == spec.AnyKey {
+		if name == spec.AnyKey {
 			continue
 		}
 		if err := spec.ValidName(name); err != nil {

@@ -38,11 +38,11 @@ func TestConformance(t *testing.T) {
 		sdktest.Case{Name: "one secret", Options: opts("db", db), Plugins: []string{"mnt"}},
 		sdktest.Case{Name: "two secrets", Options: opts("db", db, "api-key", api), Plugins: []string{"mnt"}},
 		sdktest.Case{Name: "without mnt", Options: opts("db", db)},
-		sdktest.Case{Name: "with chroot", Options: opts("db", db, "root", rootfs), Plugins: []string{"mnt", "chroot"}},
-		sdktest.Case{Name: "chroot without root", Options: opts("db", db), Plugins: []string{"mnt", "chroot"}, WantErr: true},
-		sdktest.Case{Name: "root without chroot", Options: opts("db", db, "root", rootfs), Plugins: []string{"mnt"}, WantErr: true},
-		sdktest.Case{Name: "relative root", Options: opts("db", db, "root", "rootfs"), Plugins: []string{"chroot"}, WantErr: true},
-		sdktest.Case{Name: "root not a directory", Options: opts("db", db, "root", db), Plugins: []string{"chroot"}, WantErr: true},
+		sdktest.Case{Name: "with chroot", Options: opts("db", db), Plugins: []string{"mnt", "chroot"}, Facts: map[string]string{"chroot.rootfs": rootfs}},
+		sdktest.Case{Name: "chroot without a rootfs", Options: opts("db", db), Plugins: []string{"mnt", "chroot"}, WantErr: true},
+		sdktest.Case{Name: "a rootfs without chroot", Options: opts("db", db), Plugins: []string{"mnt"}, Facts: map[string]string{"chroot.rootfs": rootfs}},
+		sdktest.Case{Name: "relative rootfs", Options: opts("db", db), Plugins: []string{"chroot"}, Facts: map[string]string{"chroot.rootfs": "rootfs"}, WantErr: true},
+		sdktest.Case{Name: "rootfs not a directory", Options: opts("db", db), Plugins: []string{"chroot"}, Facts: map[string]string{"chroot.rootfs": db}, WantErr: true},
 		sdktest.Case{Name: "bad name", Options: opts("DB", db), WantErr: true},
 		sdktest.Case{Name: "relative file", Options: opts("db", "db"), WantErr: true},
 		sdktest.Case{Name: "no file", Options: opts("db", ""), WantErr: true},
@@ -69,7 +69,8 @@ func TestContribute(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Secrets{}.Contribute(sdktest.Context(t), spec.ContributeRequest{
-				Options: map[string]string{"root": tc.root, "db": db, "api": api}, Plugins: tc.plugins,
+				Options: map[string]string{"db": db, "api": api}, Plugins: tc.plugins,
+				Features: []string{spec.FeatureFacts}, Facts: map[string]string{"chroot.rootfs": tc.root},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -104,5 +105,17 @@ func TestContribute(t *testing.T) {
 				t.Errorf("the secret's content is in the contribution: %s", b)
 			}
 		})
+	}
+}
+
+// TestOldCrun: with chroot, a crun that does not give facts (protocol 1)
+// gets a clear error, not secrets outside the container's root.
+func TestOldCrun(t *testing.T) {
+	db := writeSecret(t, "db", "x")
+	_, err := Secrets{}.Contribute(sdktest.Context(t), spec.ContributeRequest{
+		Options: map[string]string{"db": db}, Plugins: []string{"mnt", "secrets", "chroot"}, Protocol: 1,
+	})
+	if err == nil || !strings.Contains(err.Error(), "speaks plugin protocol 1): upgrade crun") {
+		t.Errorf("got %v", err)
 	}
 }

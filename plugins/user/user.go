@@ -79,8 +79,8 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Options: []spec.Option{
 			{Name: "map", Type: spec.TypeString,
 				Help: "the uid and gid map, CONTAINER:HOST:COUNT[,...] (default: as root, /etc/subuid's range for the user crun, " +
-					"else 1879048192:65536; as a user, your uid and the ranges /etc/subuid gives you)"},
-			{Name: "gidmap", Type: spec.TypeString, Help: "the gid map, when it differs from user.map"},
+					"else 1879048192:65536; as a user, your uid and the ranges /etc/subuid gives you)", Public: true},
+			{Name: "gidmap", Type: spec.TypeString, Help: "the gid map, when it differs from user.map", Public: true},
 		},
 	}, nil
 }

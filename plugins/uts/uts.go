@@ -27,7 +27,7 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 		Summary: "new UTS namespace: the container gets its own hostname",
 		Options: []spec.Option{
 			{Name: "hostname", Type: spec.TypeString, Default: "container",
-				Help: "the container's hostname (also --hostname)"},
+				Help: "the container's hostname (also --hostname)", Public: true},
 		},
 	}, nil
 }

@@ -1,6 +1,10 @@
 package sdktest
 
 import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crun-project/crun/sdk"
@@ -15,6 +19,9 @@ type Case struct {
 	// Plugins enabled besides the plugin under test (its own name is
 	// added).
 	Plugins []string
+	// Facts are the other plugins' public options the request carries
+	// ("chroot.rootfs" -> "/srv/rootfs"), as crun would give them.
+	Facts map[string]string
 	// WantErr says the plugin must refuse these options.
 	WantErr bool
 }
@@ -26,7 +33,13 @@ type Case struct {
 //   - with only default options it contributes a valid contribution;
 //   - each case is accepted with a valid contribution, or refused with an
 //     error when WantErr is set;
-//   - host steps that call hooks are declared in the description.
+//   - host steps that call hooks are declared in the description;
+//   - a cacheable contribution (not Uncacheable) is the same for two
+//     container ids but for the id itself: crun reuses it for others.
+//
+// Each case is contributed with the plugins its Plugins name, the
+// plugin's own Requires and itself enabled (as crun would refuse the run
+// otherwise), and with every feature of this sdk's protocol.
 func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 	t.Helper()
 	ctx := Context(t)
@@ -42,8 +55,9 @@ func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 		t.Fatalf("Describe over gRPC: %+v, %v", got, err)
 	}
 
-	contribute := func(c Case) (spec.Contribution, error) {
+	contribute := func(c Case, id string) (spec.Contribution, error) {
 		opts := map[string]string{}
+		lists := map[string][]string{}
 		for _, o := range d.Options {
 			if o.Name != spec.AnyKey { // as crun does: "*" only names a rule
 				opts[o.Name] = o.Default
@@ -51,16 +65,23 @@ func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 		}
 		for k, v := range c.Options {
 			opts[k] = v
+			if repeatable(d, k) && v != "" {
+				lists[k] = strings.Split(v, "\n")
+			}
 		}
+		plugins := append(append([]string{}, c.Plugins...), d.Requires...)
 		return remote.Contribute(ctx, d.Name, spec.ContributeRequest{
 			Options:     opts,
-			Plugins:     append(append([]string{}, c.Plugins...), d.Name),
-			ContainerID: "conformance",
+			Lists:       lists,
+			Plugins:     append(plugins, d.Name),
+			ContainerID: id,
+			Features:    allFeatures(),
+			Facts:       c.Facts,
 		})
 	}
 	check := func(c Case) {
 		t.Helper()
-		got, err := contribute(c)
+		got, err := contribute(c, "conformance-a")
 		if c.WantErr {
 			if err == nil {
 				t.Errorf("case %q: options %v were accepted, want an error", c.Name, c.Options)
@@ -73,6 +94,15 @@ func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 		}
 		if err := got.Validate(); err != nil {
 			t.Errorf("case %q: invalid contribution: %v", c.Name, err)
+		}
+		if !got.Uncacheable {
+			other, err := contribute(c, "conformance-b")
+			a, _ := json.Marshal(got)
+			b, _ := json.Marshal(other)
+			if err != nil || strings.ReplaceAll(string(a), "conformance-a", "ID") != strings.ReplaceAll(string(b), "conformance-b", "ID") {
+				t.Errorf("case %q: the contribution changes with the container id beyond the id itself, and is not Uncacheable: "+
+					"crun reuses a cached plan for other containers (use ContainerID verbatim, or set Uncacheable):\n%s\n%s (%v)", c.Name, a, b, err)
+			}
 		}
 		for _, h := range got.HostSteps {
 			if h.Hook == nil {
@@ -91,4 +121,32 @@ func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 	for _, c := range cases {
 		check(c)
 	}
+}
+
+// repeatable tells whether the plugin declares key repeatable.
+func repeatable(d spec.Description, key string) bool {
+	for _, o := range d.Options {
+		if o.Name == key {
+			return o.Repeatable
+		}
+	}
+	return false
+}
+
+// allFeatures is what a crun of this sdk's protocol supports: every step
+// kind spec has, and every protocol feature.
+func allFeatures() []string {
+	features := []string{spec.FeatureFacts, spec.FeatureLists, spec.FeatureMountIfExists}
+	kinds := func(v any, name func(string) string, meta ...string) {
+		ty := reflect.TypeOf(v)
+		for i := 0; i < ty.NumField(); i++ {
+			tag, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+			if tag != "" && tag != "-" && !slices.Contains(meta, tag) {
+				features = append(features, name(tag))
+			}
+		}
+	}
+	kinds(spec.Step{}, spec.FeatureStep, "phase", "requires", "why")
+	kinds(spec.HostStep{}, spec.FeatureHostStep, "point", "why")
+	return features
 }

@@ -9,11 +9,23 @@
 // ProtocolVersion.
 package spec
 
-// ProtocolVersion is the version of the plugin contract. It is exchanged in
-// the go-plugin handshake: crun refuses a plugin that speaks another
-// version, naming both. Bump it on any change that an older peer would
-// misread.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the plugin contract this sdk speaks.
+// It is negotiated in the go-plugin handshake: crun offers every version
+// it speaks, a plugin serves every version its sdk speaks, and the
+// highest both know is used; with none in common crun refuses the plugin,
+// naming both sides' versions. Bump it on any change that an older peer
+// would misread.
+//
+//	1  the first contract.
+//	2  ContributeRequest gains Protocol, Features, Facts and Lists;
+//	   Option gains Public; Mount gains IfExists. A plugin built
+//	   against version 1 keeps working: crun speaks both, and the fields
+//	   a version 1 plugin does not know are ones it never has to read.
+const ProtocolVersion = 2
+
+// OldestProtocolVersion is the oldest version crun and this sdk still
+// speak.
+const OldestProtocolVersion = 1
 
 // Description is a plugin's answer to Describe: who it is, what it accepts
 // and where it must run relative to other plugins.
@@ -69,8 +81,14 @@ type Option struct {
 	Default string     `json:"default,omitempty"`
 	Help    string     `json:"help"`
 	// Repeatable options may be given several times; the plugin receives
-	// the values joined by newlines, in the order given.
+	// the values in ContributeRequest.Lists, in the order given (and, as
+	// protocol 1 gave them, joined by newlines in Options).
 	Repeatable bool `json:"repeatable,omitempty"`
+	// Public options are shown to the other enabled plugins, in their
+	// ContributeRequest.Facts: a rootfs, whether /dev is mounted, the
+	// bind mounts. Make public what a neighbour may need to adapt to,
+	// never a secret.
+	Public bool `json:"public,omitempty"`
 }
 
 // ContributeRequest is what crun tells a plugin when it asks for the
@@ -84,8 +102,63 @@ type ContributeRequest struct {
 	// is on, for instance).
 	Plugins []string `json:"plugins"`
 	// ContainerID identifies this run (host-side names such as a cgroup
-	// directory may use it).
+	// directory may use it). It is a placeholder that crun substitutes
+	// in the plan, so that a cached plan serves every container name:
+	// use it verbatim, never derive anything else from it.
 	ContainerID string `json:"container_id"`
+
+	// Protocol is the protocol version in use with this plugin (set by
+	// the sdk, from the handshake).
+	Protocol int `json:"protocol,omitempty"`
+	// Features are what this crun supports beyond protocol 1: step
+	// kinds (FeatureStep("mount"), FeatureHostStep("hook")) and the
+	// Feature constants. Empty from a crun that speaks only protocol 1.
+	// Ask with Supports, and fail with a clear message when something
+	// you need is missing.
+	Features []string `json:"features,omitempty"`
+	// Facts are the public options (Option.Public) of the other enabled
+	// plugins, as "PLUGIN.OPTION" -> value (defaults applied; repeatable
+	// ones joined by newlines, as in FactLists): the root file system
+	// ("chroot.rootfs"), whether /dev is mounted ("chroot.dev"), ... A
+	// plugin's plan may depend on them: they are among crun's cache
+	// inputs, as options.
+	Facts map[string]string `json:"facts,omitempty"`
+	// FactLists are the repeatable public options of the other enabled
+	// plugins, value by value ("chroot.bind" -> ["/a:/b", ...]).
+	FactLists map[string][]string `json:"fact_lists,omitempty"`
+	// Lists holds the values of this plugin's repeatable options, in the
+	// order given (none given: absent).
+	Lists map[string][]string `json:"lists,omitempty"`
+}
+
+// Features of crun beyond its step kinds (ContributeRequest.Features).
+const (
+	// FeatureFacts: the request carries Facts and FactLists.
+	FeatureFacts = "facts"
+	// FeatureLists: the request carries Lists.
+	FeatureLists = "lists"
+	// FeatureMountIfExists: a Mount with IfExists is skipped, in the
+	// container, when its source or target is missing.
+	FeatureMountIfExists = "mount.if_exists"
+)
+
+// FeatureStep names a child step kind by its JSON name ("mount",
+// "copy_file") as a feature.
+func FeatureStep(kind string) string { return "step." + kind }
+
+// FeatureHostStep names a host step kind by its JSON name ("hook") as a
+// feature.
+func FeatureHostStep(kind string) string { return "host_step." + kind }
+
+// Supports tells whether the crun asking supports feature (one of the
+// Feature constants, FeatureStep or FeatureHostStep).
+func (r ContributeRequest) Supports(feature string) bool {
+	for _, f := range r.Features {
+		if f == feature {
+			return true
+		}
+	}
+	return false
 }
 
 // Contribution is a plugin's part of the plan. The core merges the

@@ -235,6 +235,12 @@ type Mount struct {
 	// a tmpfs over the host's /etc). Target is then a path in the
 	// container, e.g. Root "/srv/rootfs", Target "/proc".
 	Root string `json:"root,omitempty"`
+	// IfExists skips the mount, in the container, when its source (a
+	// bind mount's) or its target (unless CreateTarget) is missing,
+	// instead of failing the run: "mask /proc/kcore if this kernel has
+	// one" decided where the paths are, not by the plugin on the host.
+	// Needs a crun with FeatureMountIfExists.
+	IfExists bool `json:"if_exists,omitempty"`
 }
 
 // AddsMount tells a mount that adds to the mount table from one that only

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/crun-project/crun/sdk/internal/pb"
+	"github.com/crun-project/crun/sdk/spec"
 )
 
 // ServeInProcess serves plugins from this process over real gRPC,
@@ -24,7 +25,7 @@ func ServeInProcess[P Plugin](plugins []P) (*Client, func(), error) {
 	}
 	listener := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
-	pb.RegisterPlannerServer(gs, &server{served: served})
+	pb.RegisterPlannerServer(gs, &server{served: served, protocol: spec.ProtocolVersion})
 	go gs.Serve(listener)
 	conn, err := grpc.Dial("bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return listener.DialContext(ctx) }),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,6 +18,8 @@ import (
 type server struct {
 	pb.UnimplementedPlannerServer
 	served map[string]Plugin
+	// protocol is the version the handshake settled on.
+	protocol int
 }
 
 // byName indexes the plugins one process serves by the names they give
@@ -88,6 +91,11 @@ func (s *server) Contribute(ctx context.Context, req *pb.CallRequest) (*pb.Paylo
 	if err := json.Unmarshal(req.Json, &in); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode contribute request: %v", err)
 	}
+	in.Protocol = s.protocol
+	if in.Lists == nil {
+		// A crun of protocol 1 joined repeatable values by newlines.
+		in.Lists = listsFromOptions(ctx, p, in.Options)
+	}
 	c, err := p.Contribute(ctx, in)
 	if err != nil {
 		return nil, status.Error(codes.Unknown, err.Error())
@@ -112,6 +120,25 @@ func (s *server) Hook(ctx context.Context, req *pb.CallRequest) (*pb.Payload, er
 		return nil, status.Error(codes.Unknown, err.Error())
 	}
 	return &pb.Payload{}, nil
+}
+
+// listsFromOptions splits the plugin's repeatable options, which a crun of
+// protocol 1 sends joined by newlines, into Lists.
+func listsFromOptions(ctx context.Context, p Plugin, options map[string]string) map[string][]string {
+	d, err := p.Describe(ctx)
+	if err != nil {
+		return nil
+	}
+	var lists map[string][]string
+	for _, o := range d.Options {
+		if v := options[o.Name]; o.Repeatable && v != "" {
+			if lists == nil {
+				lists = map[string][]string{}
+			}
+			lists[o.Name] = strings.Split(v, "\n")
+		}
+	}
+	return lists
 }
 
 func payload(v any) (*pb.Payload, error) {

@@ -47,23 +47,29 @@ func Handshake() plugin.HandshakeConfig {
 }
 
 // ClientPlugins is the plugin set crun uses as a go-plugin client, keyed
-// by the protocol versions it speaks.
+// by the protocol versions it speaks: go-plugin settles on the highest
+// one the plugin serves too.
 func ClientPlugins() map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		spec.ProtocolVersion: {DispenseName: &grpcPlugin{}},
+	sets := map[int]plugin.PluginSet{}
+	for v := spec.OldestProtocolVersion; v <= spec.ProtocolVersion; v++ {
+		sets[v] = plugin.PluginSet{DispenseName: &grpcPlugin{protocol: v}}
 	}
+	return sets
 }
 
 // ServerPlugins is the plugin set a plugin process serves as a go-plugin
-// server: the given plugins, under the protocol version of this sdk.
+// server: the given plugins, under every protocol version of this sdk
+// (an older crun gets the highest it knows).
 func ServerPlugins[P Plugin](plugins []P) (map[int]plugin.PluginSet, error) {
 	served, err := byName(plugins)
 	if err != nil {
 		return nil, err
 	}
-	return map[int]plugin.PluginSet{
-		spec.ProtocolVersion: {DispenseName: &grpcPlugin{served: served}},
-	}, nil
+	sets := map[int]plugin.PluginSet{}
+	for v := spec.OldestProtocolVersion; v <= spec.ProtocolVersion; v++ {
+		sets[v] = plugin.PluginSet{DispenseName: &grpcPlugin{served: served, protocol: v}}
+	}
+	return sets, nil
 }
 
 // Dispense returns the client of the plugin process behind a go-plugin
@@ -84,11 +90,12 @@ func Dispense(conn plugin.ClientProtocol) (*Client, error) {
 // server end when served is set, the client end otherwise.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	served map[string]Plugin
+	served   map[string]Plugin
+	protocol int
 }
 
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterPlannerServer(s, &server{served: p.served})
+	pb.RegisterPlannerServer(s, &server{served: p.served, protocol: p.protocol})
 	return nil
 }
 

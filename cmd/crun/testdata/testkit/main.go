@@ -15,7 +15,7 @@
 //	slow      answers Contribute only once the file -o slow.wait=FILE is
 //	          gone (at once when there is none), and makes FILE.waiting
 //	          when it starts waiting; its answer is never cached
-//	future    speaks plugin protocol 2, which crun does not
+//	future    speaks plugin protocol 99, which crun does not
 //	stuck     copies the FIFO -o stuck.fifo=FILE into the container: the
 //	          step blocks until something writes to the FIFO
 //	exithook  has an after-exit live hook, which appends "NAME ID POINT"
@@ -140,17 +140,17 @@ func main() {
 }
 
 // serveFuture answers the go-plugin handshake as a plugin built for
-// protocol 2 would (the handshake's other values, literal, are those of
+// protocol 99 would (the handshake's other values, literal, are those of
 // protocol 1). crun must refuse it there, before any call, so it serves
 // no service at all.
 func serveFuture() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: plugin.HandshakeConfig{
-			ProtocolVersion:  2,
+			ProtocolVersion:  99,
 			MagicCookieKey:   "CRUN_PLUGIN_MAGIC_COOKIE",
 			MagicCookieValue: "a8d3b0e6c1f94e2a9d7b5c3f1e0a2b4c",
 		},
-		VersionedPlugins: map[int]plugin.PluginSet{2: {"crun-planner": futurePlanner{}}},
+		VersionedPlugins: map[int]plugin.PluginSet{99: {"crun-planner": futurePlanner{}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
 }
