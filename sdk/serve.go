@@ -40,13 +40,26 @@ func Serve(plugins ...Plugin) {
 	os.Exit(0)
 }
 
+// logOutput is the process's stderr as it was before Serve: go-plugin's
+// Serve swaps the os.Stderr variable for a pipe of its stdio stream,
+// which crun does not show, so a logger made inside Contribute on
+// os.Stderr would be lost. Log lines belong on the real fd 2, which crun
+// parses.
+var logOutput = os.Stderr
+
 // Logger returns the logger plugins should use: JSON on stderr, which the
-// go-plugin client in crun parses and re-levels.
+// go-plugin client in crun parses and re-levels, from the level crun
+// shows (its --log-level; info when it does not say). It may be called
+// anywhere, before Serve or inside Contribute.
 func Logger() hclog.Logger {
+	level := hclog.LevelFromString(os.Getenv(wire.LogLevelEnv))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "plugin",
-		Level:      hclog.Info,
-		Output:     os.Stderr,
+		Level:      level,
+		Output:     logOutput,
 		JSONFormat: true,
 	})
 }

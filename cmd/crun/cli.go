@@ -180,8 +180,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "plugins":
 		return cmdPlugins(&o, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "crun %s (the plugin container runtime, in Go; %s; plugin protocol %d)\n",
-			Version, runtime.Version(), spec.ProtocolVersion)
+		fmt.Fprintf(stdout, "crun %s (the plugin container runtime, in Go; %s; plugin protocols %d to %d)\n",
+			Version, runtime.Version(), spec.OldestProtocolVersion, spec.ProtocolVersion)
 		fmt.Fprintf(stdout, "not the OCI runtime crun written in C (Debian's /usr/bin/crun)\n")
 		return 0
 	case "cleanup":

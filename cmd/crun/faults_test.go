@@ -316,3 +316,17 @@ func TestHookTimeout(t *testing.T) {
 	}
 	assertNothingLeft(t, before)
 }
+
+// TestPluginLogLevel: a plugin's debug lines reach crun's stderr with
+// --log-level debug (the plugin's logger follows crun's level), and not
+// with info.
+func TestPluginLogLevel(t *testing.T) {
+	requireRoot(t)
+	log := filepath.Join(t.TempDir(), "hook.log")
+	for level, shown := range map[string]bool{"debug": true, "info": false} {
+		r := crun(t, "--no-cache", "--log-level", level, "--plugins", "uts,exithook", "-o", "exithook.file="+log, "run", "true")
+		if r.code != 0 || strings.Contains(r.stderr, "exithook contributes a hook") != shown {
+			t.Errorf("--log-level %s: exit %d, the plugin's debug line shown %v, want %v; stderr %q", level, r.code, !shown, shown, r.stderr)
+		}
+	}
+}

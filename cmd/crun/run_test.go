@@ -333,7 +333,7 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	r := crun(t, "version")
-	if r.code != 0 || !strings.Contains(r.stdout, "plugin protocol 1") || !strings.Contains(r.stdout, "not the OCI runtime crun written in C") {
+	if r.code != 0 || !strings.Contains(r.stdout, "plugin protocols 1 to 2") || !strings.Contains(r.stdout, "not the OCI runtime crun written in C") {
 		t.Errorf("crun version: %q", r.stdout)
 	}
 }

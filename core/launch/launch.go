@@ -133,6 +133,16 @@ func (l *ProcessLauncher) Launch(ctx context.Context, sources []core.Source, pin
 	return conns, nil
 }
 
+// pluginEnv is what a plugin process gets in its environment besides
+// go-plugin's own: the level its logger writes from (what crun shows).
+func (l *ProcessLauncher) pluginEnv() []string {
+	level := "off"
+	if l.Logger != nil {
+		level = strings.ToLower(l.Logger.GetLevel().String())
+	}
+	return []string{host.LogLevelEnv + "=" + level}
+}
+
 // start launches one plugin process and checks that it serves what it
 // was launched for.
 func (l *ProcessLauncher) start(ctx context.Context, path string, args []string, sources []core.Source, socketDir string) (core.Planner, func(), error) {
@@ -149,7 +159,7 @@ func (l *ProcessLauncher) start(ctx context.Context, path string, args []string,
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  host.Handshake(),
 		VersionedPlugins: host.ClientPlugins(),
-		RunnerFunc:       runnerFor(path, args),
+		RunnerFunc:       runnerFor(path, args, l.pluginEnv()),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           l.Logger,
 		SkipHostEnv:      true,

@@ -30,9 +30,9 @@ type pluginProcess struct {
 // newPluginProcess prepares path with args, taking the environment that
 // go-plugin prepared for the handshake (magic cookie, socket directory):
 // nothing of the host's environment is passed on.
-func newPluginProcess(spec *exec.Cmd, path string, args []string) (*pluginProcess, error) {
+func newPluginProcess(spec *exec.Cmd, path string, args, env []string) (*pluginProcess, error) {
 	cmd := exec.Command(path, args...)
-	cmd.Env = spec.Env
+	cmd.Env = append(spec.Env, env...)
 	cmd.Stdin = nil // /dev/null
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -88,8 +88,8 @@ func (p *pluginProcess) PluginToHost(n, a string) (string, string, error) { retu
 func (p *pluginProcess) HostToPlugin(n, a string) (string, string, error) { return n, a, nil }
 
 // runnerFor returns go-plugin's RunnerFunc for a plugin executable.
-func runnerFor(path string, args []string) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func runnerFor(path string, args, env []string) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
-		return newPluginProcess(spec, path, args)
+		return newPluginProcess(spec, path, args, env)
 	}
 }

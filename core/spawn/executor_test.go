@@ -850,3 +850,22 @@ func TestMountIfExists(t *testing.T) {
 		t.Errorf("failure %v, want only the exec's: the missing paths were not skipped", r.failure)
 	}
 }
+
+// TestCopyFileModeZero: a copy's mode 0 is 0644, the usual mode of a
+// file, as Mkdir's 0 is 0755 (one convention across step kinds).
+func TestCopyFileModeZero(t *testing.T) {
+	sdktest.RequireRoot(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	must(t, os.WriteFile(src, []byte("x"), 0o600))
+	target := filepath.Join(dir, "copy")
+	p := testPlan(spec.Step{Phase: spec.PhaseMount, CopyFile: &spec.CopyFile{Source: src, Target: target}})
+	p.Command = []string{"/nothing"}
+	if r := run(t, p, Follower{}); r.failure == nil || r.failure.Step != 0 {
+		t.Fatalf("failure %v, want only the exec's", r.failure)
+	}
+	fi, err := os.Stat(target)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the copy: %v, %v; want mode 0644", fi, err)
+	}
+}

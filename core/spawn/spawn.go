@@ -346,8 +346,12 @@ func compileStep(s spec.Step) (step, error) {
 		if root == "" {
 			root = "/"
 		}
+		mode := c.Mode & 0o777
+		if mode == 0 {
+			mode = 0o644 // the one convention: 0 is the usual mode (Mkdir's 0755)
+		}
 		return step{op: opCopyFile, source: cstr(c.Source), root: cstr(filepath.Clean(root)),
-			rel: cstr(relative(c.Target)), mode: c.Mode & 0o777}, nil
+			rel: cstr(relative(c.Target)), mode: mode}, nil
 	case s.Mask != nil:
 		return step{op: opMask, root: cstr("/"), rel: cstr(relative(s.Mask.Path)), path: cstr(s.Mask.Path), readOnly: s.Mask.ReadOnly}, nil
 	case s.Rlimit != nil:

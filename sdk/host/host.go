@@ -26,6 +26,10 @@ type Client = wire.Client
 // It names the plugin and the method (Op) that failed.
 type PluginError = wire.PluginError
 
+// LogLevelEnv is the environment variable crun sets in a plugin process
+// to its --log-level.
+const LogLevelEnv = wire.LogLevelEnv
+
 // Handshake returns the go-plugin handshake of crun plugins, carrying
 // the protocol version this crun speaks.
 func Handshake() plugin.HandshakeConfig { return wire.Handshake() }

@@ -213,7 +213,10 @@ type CopyFile struct {
 	Source string `json:"source"`
 	Target string `json:"target"`
 	Root   string `json:"root,omitempty"`
-	Mode   uint32 `json:"mode"`
+	// Mode is the file's permission bits; 0 means 0644. Across step
+	// kinds a mode of 0 is the usual one: 0755 for a directory (Mkdir),
+	// 0644 for a file.
+	Mode uint32 `json:"mode"`
 }
 
 // Mount is mount(2). Flags are names, so plans read like mount(8):
@@ -263,7 +266,7 @@ type Sethostname struct {
 // Mkdir creates a directory and its parents, like mkdir -p.
 type Mkdir struct {
 	Path string `json:"path"`
-	Mode uint32 `json:"mode,omitempty"` // default 0755
+	Mode uint32 `json:"mode,omitempty"` // 0 means 0755 (see CopyFile.Mode)
 }
 
 // Symlink creates Link pointing at Target, like ln -s Target Link. An

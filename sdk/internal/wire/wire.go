@@ -31,6 +31,12 @@ type Hooker interface {
 	Hook(ctx context.Context, req spec.HookRequest) error
 }
 
+// LogLevelEnv names the environment variable crun sets in a plugin
+// process to the level it shows plugin logs from (--log-level): the
+// plugin's logger (sdk.Logger) drops what is below it, and writes what
+// crun will show.
+const LogLevelEnv = "CRUN_PLUGIN_LOG_LEVEL"
+
 // DispenseName is the single go-plugin plugin name every crun plugin
 // process serves; the plugins it holds are told apart in each request.
 const DispenseName = "crun-planner"

@@ -94,6 +94,8 @@ func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (s
 			CopyFile: &spec.CopyFile{Source: fifo, Root: filepath.Dir(fifo), Target: "/copy", Mode: 0o600},
 		}}}, nil
 	case "exithook":
+		// At debug level: shown by crun --log-level debug only.
+		sdk.Logger().Debug("exithook contributes a hook", "file", req.Options["file"])
 		return spec.Contribution{HostSteps: []spec.HostStep{{Point: spec.HookAfterExit, Hook: &spec.Hook{Name: "record"}}}}, nil
 	case "needsnet":
 		return spec.Contribution{Steps: []spec.Step{{
