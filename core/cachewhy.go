@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/crun-project/crun/core/plan"
 	"github.com/crun-project/crun/sdk/spec"
 )
 
@@ -180,9 +179,9 @@ func (m *cacheMiss) remember(fingerprints map[string]string) {
 
 // notCacheable says why a plan the plugins made is not cached: no earlier
 // run could have helped.
-func notCacheable(p *plan.Plan, descs map[string]spec.Description) string {
-	if p.Uncacheable {
-		return "a plugin's answer depends on what it cannot name (Uncacheable): planned at every run"
+func notCacheable(uncacheable string, descs map[string]spec.Description) string {
+	if uncacheable != "" {
+		return uncacheable
 	}
 	for _, name := range slices.Sorted(maps.Keys(descs)) {
 		if len(descs[name].Hooks) > 0 {

@@ -96,6 +96,8 @@ type Session struct {
 	options map[string]map[string]string
 	descs   map[string]spec.Description
 	reports io.Writer // where host steps' reports go
+	// uncacheable says which plugin keeps the plan out of the cache.
+	uncacheable string
 	// hookTimeout bounds each live hook call.
 	hookTimeout time.Duration
 	// clonedInto is the cgroup the child was created in, if it was.
@@ -380,6 +382,14 @@ func (e *Engine) prepare(ctx context.Context, in *resolved, hit *cacheHit) (_ *S
 		if err := checkHooks(c, s.descs[c.Plugin.Name]); err != nil {
 			return nil, err
 		}
+		if s.uncacheable == "" {
+			switch {
+			case c.Uncacheable:
+				s.uncacheable = fmt.Sprintf("plugin %s's answer depends on what it cannot name (Uncacheable): planned at every run", c.Plugin.Name)
+			case !c.Cacheable:
+				s.uncacheable = fmt.Sprintf("plugin %s does not say its answer may be cached (Contribution.Cacheable): planned at every run", c.Plugin.Name)
+			}
+		}
 	}
 	s.Plan, err = plan.Merge(plan.Input{
 		ContainerID: req.ContainerID,
@@ -403,7 +413,7 @@ func (e *Engine) finishCached(key string, miss *cacheMiss, s *Session, id string
 	if cacheable {
 		s.Cached = storeCachedPlan(key, s.Plan, miss) == nil
 	} else {
-		s.CacheMiss = notCacheable(s.Plan, s.descs)
+		s.CacheMiss = notCacheable(s.uncacheable, s.descs)
 	}
 	wire, err := plan.Marshal(s.Plan)
 	if err != nil {

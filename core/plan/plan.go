@@ -46,7 +46,8 @@ type Plan struct {
 	CloneIntoCgroup string `json:"clone_into_cgroup,omitempty"`
 	CgroupPlugin    string `json:"cgroup_plugin,omitempty"`
 	// DependsOn are the host paths the contributions depend on (see
-	// spec.Contribution.DependsOn); Uncacheable says a plugin opted out.
+	// spec.Contribution.DependsOn); Uncacheable says a plugin did not opt
+	// in (spec.Contribution.Cacheable), or opted out.
 	DependsOn   []string `json:"depends_on,omitempty"`
 	Uncacheable bool     `json:"uncacheable,omitempty"`
 	// Warnings about legal but unsafe combinations.
@@ -165,7 +166,7 @@ func Merge(in Input, contributions []Contribution) (*Plan, error) {
 		env = mergeEnv(env, c.Env)
 		p.ReapingInit = p.ReapingInit || c.ReapingInit
 		p.DependsOn = append(p.DependsOn, c.DependsOn...)
-		p.Uncacheable = p.Uncacheable || c.Uncacheable
+		p.Uncacheable = p.Uncacheable || c.Uncacheable || !c.Cacheable
 		if c.CloneIntoCgroup != "" {
 			if p.CloneIntoCgroup != "" {
 				return nil, fmt.Errorf("plugins %q and %q both ask to create the child in a cgroup (%s, %s): enable only one",

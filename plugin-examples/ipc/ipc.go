@@ -47,5 +47,6 @@ func (IPC) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contr
 		c.Warnings = append(c.Warnings, "POSIX shared memory (shm_open) is files in /dev/shm, which the IPC namespace "+
 			"does not cover: without chroot, which mounts a /dev/shm of the container's own, the host's is shared")
 	}
+	c.Cacheable = true // a function of the request alone
 	return c, nil
 }

@@ -82,7 +82,9 @@ func (Secrets) Contribute(_ context.Context, req spec.ContributeRequest) (spec.C
 	if err != nil {
 		return spec.Contribution{}, err
 	}
-	var c spec.Contribution
+	// A function of the request, the rootfs and the secret files, all in
+	// DependsOn: crun may reuse it while they are unchanged.
+	c := spec.Contribution{Cacheable: true}
 	if len(secrets) == 0 {
 		c.Warnings = append(c.Warnings, "no secrets given: -o secrets.NAME=FILE adds one")
 		return c, nil

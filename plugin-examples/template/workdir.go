@@ -73,7 +73,10 @@ func (Workdir) Describe(context.Context) (spec.Description, error) {
 func (Workdir) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
 	dir, warnings, err := parsePath(req.Options["path"])
 	if err != nil {
-		return spec.Contribution{}, err
+		return spec.Contribution{
+			// The answer is a function of the request alone: crun may reuse
+			// it (a plugin that read host state would list it in DependsOn).
+			Cacheable: true}, err
 	}
 	return spec.Contribution{
 		// A plugin that isolates something asks for its namespace here,

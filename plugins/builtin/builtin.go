@@ -31,8 +31,25 @@ type Plugin interface {
 // Plugins returns every built-in plugin, in the order crun plugins shows
 // them.
 func Plugins() []Plugin {
-	return []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{},
+	plugins := []Plugin{uts.Plugin{}, pid.Plugin{}, mnt.Plugin{}, chroot.Plugin{}, cgroup.Plugin{},
 		user.Plugin{}, runas.Plugin{}, caps.Plugin{}, nnp.Plugin{}, seccomp.Plugin{}, mask.Plugin{}}
+	for i, p := range plugins {
+		plugins[i] = cacheable{p}
+	}
+	return plugins
+}
+
+// cacheable says, for every built-in, that its contribution may be
+// cached (spec.Contribution.Cacheable): each is a function of its request
+// and of the host paths it lists in DependsOn (the cgroup plugin's
+// controllers, the chroot plugin's rootfs), which each plugin's
+// conformance test checks for two container ids.
+type cacheable struct{ Plugin }
+
+func (c cacheable) Contribute(ctx context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
+	contribution, err := c.Plugin.Contribute(ctx, req)
+	contribution.Cacheable = err == nil
+	return contribution, err
 }
 
 // OptionDefault is the default value of a built-in plugin's option, as

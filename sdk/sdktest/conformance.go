@@ -34,7 +34,7 @@ type Case struct {
 //   - each case is accepted with a valid contribution, or refused with an
 //     error when WantErr is set;
 //   - host steps that call hooks are declared in the description;
-//   - a cacheable contribution (not Uncacheable) is the same for two
+//   - a cacheable contribution (Cacheable) is the same for two
 //     container ids but for the id itself: crun reuses it for others.
 //
 // Each case is contributed with the plugins its Plugins name, the
@@ -95,7 +95,7 @@ func Conformance(t *testing.T, p sdk.Plugin, cases ...Case) {
 		if err := got.Validate(); err != nil {
 			t.Errorf("case %q: invalid contribution: %v", c.Name, err)
 		}
-		if !got.Uncacheable {
+		if got.Cacheable && !got.Uncacheable {
 			other, err := contribute(c, "conformance-b")
 			a, _ := json.Marshal(got)
 			b, _ := json.Marshal(other)

@@ -18,7 +18,8 @@ package spec
 //
 //	1  the first contract.
 //	2  ContributeRequest gains Protocol, Features, Facts and Lists;
-//	   Option gains Public; Mount gains IfExists. A plugin built
+//	   Option gains Public; Mount gains IfExists; Contribution gains
+//	   Cacheable (caching becomes the plugin's explicit choice). A plugin built
 //	   against version 1 keeps working: crun speaks both, and the fields
 //	   a version 1 plugin does not know are ones it never has to read.
 const ProtocolVersion = 2
@@ -199,9 +200,13 @@ type Contribution struct {
 	// directory the plugin looked at (a rootfs it checked, the cgroup
 	// controllers it found), and the cached plan is used only while they
 	// are unchanged. ContainerID must be used verbatim (crun substitutes
-	// it). A plugin that cannot say what it depends on sets Uncacheable;
-	// a plugin with live hooks is always launched anyway.
+	// it). Cacheable says so: without it (as from every plugin of
+	// protocol 1) crun plans at every run, so that a plugin that reads
+	// host state without naming it never gets a stale plan. Uncacheable
+	// (protocol 1's way of opting out) wins over Cacheable; a plugin
+	// with live hooks is always launched anyway.
 	DependsOn   []string `json:"depends_on,omitempty"`
+	Cacheable   bool     `json:"cacheable,omitempty"`
 	Uncacheable bool     `json:"uncacheable,omitempty"`
 }
 

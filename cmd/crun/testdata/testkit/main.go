@@ -63,12 +63,12 @@ func (p testPlugin) Describe(context.Context) (spec.Description, error) {
 func (p testPlugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Contribution, error) {
 	switch p.name {
 	case "tmpfs":
-		return spec.Contribution{Steps: []spec.Step{{
+		return spec.Contribution{Cacheable: true, Steps: []spec.Step{{
 			Phase: spec.PhaseMount,
 			Mount: &spec.Mount{Source: "crun_test_tmpfs", Target: req.Options["path"], FSType: "tmpfs", CreateTarget: true},
 		}}}, nil
 	case "latetmpfs":
-		return spec.Contribution{Steps: []spec.Step{{
+		return spec.Contribution{Cacheable: true, Steps: []spec.Step{{
 			Phase: spec.PhaseConfigure,
 			Mount: &spec.Mount{Source: "crun_test_late", Target: req.Options["path"], FSType: "tmpfs", CreateTarget: true},
 		}}}, nil
