@@ -318,8 +318,8 @@ func capText(set, all uint64) string {
 	}
 	var names []string
 	for i := 0; i < 64; i++ {
-		if set&(1<<i) != 0 && i < len(spec.CapabilityNames) {
-			names = append(names, strings.TrimPrefix(spec.CapabilityNames[i], "CAP_"))
+		if name := spec.CapabilityName(i); set&(1<<i) != 0 && name != "" {
+			names = append(names, strings.TrimPrefix(name, "CAP_"))
 		}
 	}
 	return fmt.Sprintf("%d: %s", len(names), strings.Join(names, ","))

@@ -257,10 +257,13 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 					flags |= keptMountFlags(target, sc)
 				}
 				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), flags, ptr(s.data), 0)
-				if e == syscall.ENOENT && flags&(syscall.MS_BIND|syscall.MS_REMOUNT) == syscall.MS_BIND {
+				if e == syscall.ENOENT && flags&syscall.MS_REMOUNT == 0 {
 					// The source or the target: say which.
-					if _, _, se := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&sc.stx)), 0); se != 0 {
-						st, e = stMountSource, se
+					st = stMountTarget
+					if flags&syscall.MS_BIND != 0 {
+						if _, _, se := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, ptr(s.source), 0, unix.STATX_TYPE, uintptr(unsafe.Pointer(&sc.stx)), 0); se != 0 {
+							st, e = stMountSource, se
+						}
 					}
 				}
 				if e == 0 && s.announceMount && flags&syscall.MS_REMOUNT == 0 {

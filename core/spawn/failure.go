@@ -152,6 +152,8 @@ func (p *Program) stepError(s step, st stage, errno syscall.Errno, arg int) erro
 			return &os.PathError{Op: op, Path: target, Err: errno}
 		}
 		return fmt.Errorf("create mount target: %w", &os.PathError{Op: op, Path: target, Err: errno})
+	case stMountTarget:
+		return fmt.Errorf("the mount target %s is missing (a plugin's Mount.CreateTarget makes it): %w", target, errno)
 	case stMountSource:
 		return fmt.Errorf("the bind mount's source %s is missing (the target %s is there): %w", str(s.source), target, errno)
 	case stBindSource:

@@ -83,6 +83,7 @@ const (
 	stExec                     // execve (Arg: which candidate)
 	stNotFound                 // no candidate exists
 	stMountSource              // a bind mount's source is missing (the mount said ENOENT)
+	stMountTarget              // a mount's target is missing (the mount said ENOENT, the source is there)
 )
 
 // record is one report. The child writes it whole (it is below PIPE_BUF).

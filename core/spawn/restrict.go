@@ -48,11 +48,11 @@ type capabilities struct {
 func kernelLastCap() int {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
-		return len(spec.CapabilityNames) - 1
+		return len(spec.CapabilityNames()) - 1
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || n < 0 || n > 63 {
-		return len(spec.CapabilityNames) - 1
+		return len(spec.CapabilityNames()) - 1
 	}
 	return n
 }
@@ -103,8 +103,8 @@ func compileCapabilities(c *spec.Capabilities) (*capabilities, error) {
 func capNames(m uint64) string {
 	var names []string
 	for i := 0; i < 64; i++ {
-		if m&(1<<i) != 0 && i < len(spec.CapabilityNames) {
-			names = append(names, spec.CapabilityNames[i])
+		if name := spec.CapabilityName(i); m&(1<<i) != 0 && name != "" {
+			names = append(names, name)
 		}
 	}
 	return strings.Join(names, ",")

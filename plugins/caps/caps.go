@@ -87,7 +87,7 @@ func Set(add, drop []string) ([]string, error) {
 	}
 	for _, n := range add {
 		if strings.EqualFold(n, spec.AllCapabilities) {
-			for _, c := range spec.CapabilityNames {
+			for _, c := range spec.CapabilityNames() {
 				kept[c] = true
 			}
 			continue
@@ -99,7 +99,7 @@ func Set(add, drop []string) ([]string, error) {
 		kept[c] = true
 	}
 	set := []string{}
-	for _, c := range spec.CapabilityNames {
+	for _, c := range spec.CapabilityNames() {
 		if kept[c] {
 			set = append(set, c)
 		}
@@ -112,7 +112,7 @@ func canonical(option, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("option %s: %w", option, err)
 	}
-	return spec.CapabilityNames[n], nil
+	return spec.CapabilityName(n), nil
 }
 
 // names splits a repeatable option's value: its values are joined by

@@ -101,14 +101,14 @@ func keptCapabilities(req spec.ContributeRequest) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("option caps: %w", err)
 			}
-			kept = append(kept, spec.CapabilityNames[i])
+			kept = append(kept, spec.CapabilityName(i))
 		}
 		return kept, nil
 	}
 	if slices.Contains(req.Plugins, "caps") {
 		return caps.Default, nil
 	}
-	return spec.CapabilityNames[:], nil
+	return spec.CapabilityNames(), nil
 }
 
 // Step turns a profile in the OCI form into the contract's seccomp step.

@@ -5,10 +5,21 @@ import (
 	"strings"
 )
 
-// CapabilityNames are the capabilities crun knows, by number: the name
-// at index N is capability N (capabilities(7)). A kernel may have fewer
-// (crun leaves out what it lacks) or more (added at the end).
-var CapabilityNames = [...]string{
+// CapabilityNames returns the capabilities crun knows, by number: the
+// name at index N is capability N (capabilities(7)). A kernel may have
+// fewer (crun leaves out what it lacks) or more (added at the end).
+func CapabilityNames() []string { return append([]string(nil), capabilityNames[:]...) }
+
+// CapabilityName is the name of capability n ("" for one crun does not
+// know).
+func CapabilityName(n int) string {
+	if n < 0 || n >= len(capabilityNames) {
+		return ""
+	}
+	return capabilityNames[n]
+}
+
+var capabilityNames = [...]string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
 	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
 	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
@@ -32,7 +43,7 @@ func CapabilityNumber(name string) (int, error) {
 	if !strings.HasPrefix(want, "CAP_") {
 		want = "CAP_" + want
 	}
-	for i, n := range CapabilityNames {
+	for i, n := range capabilityNames {
 		if n == want {
 			return i, nil
 		}
