@@ -60,7 +60,7 @@ func namedInputs(t *testing.T, e *Engine, req Request) *cacheMiss {
 	for _, p := range req.Plugins {
 		sources = append(sources, Source{Name: p, Origin: BuiltinOrigin})
 	}
-	in := &resolved{req: req, sources: sources, base: baseEnv(false)}
+	in := &resolved{req: req, sources: sources, base: baseEnv(req)}
 	var err error
 	if in.cacheKey, err = e.cacheKey(req, sources, in.base); err != nil {
 		t.Fatal(err)

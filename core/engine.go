@@ -71,6 +71,10 @@ type Request struct {
 	// HostEnv passes crun's own environment to the command instead of
 	// the clean default one.
 	HostEnv bool
+	// EnvOnly makes Env the whole environment, as OCI's process.env is:
+	// crun adds no PATH, HOME, TERM or HOSTNAME of its own (plugins may
+	// still add theirs, and Env wins over them).
+	EnvOnly bool
 	// ContainerID names the run; generated when empty.
 	ContainerID string
 	// Trace prints every step as it happens, with timings, on stderr.
@@ -241,7 +245,7 @@ func (e *Engine) resolveRequest(req Request) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &resolved{req: req, sources: sources, base: baseEnv(req.HostEnv), warnings: presetWarnings}
+	in := &resolved{req: req, sources: sources, base: baseEnv(req), warnings: presetWarnings}
 	if e.Cache && len(sources) > 0 {
 		// A key that cannot be made only means planning afresh.
 		in.cacheKey, _ = e.cacheKey(req, sources, in.base)
@@ -578,8 +582,11 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // baseEnv is the command's environment before plugins and --env: a clean
 // default one, so the host's secrets stay on the host, or the host's own
 // when the user asked for it.
-func baseEnv(host bool) []string {
-	if host {
+func baseEnv(req Request) []string {
+	switch {
+	case req.EnvOnly:
+		return nil
+	case req.HostEnv:
 		return os.Environ()
 	}
 	env := []string{"PATH=" + DefaultPath, "HOME=/root"}

@@ -39,6 +39,9 @@ Usage:
   crun [flags] plan [flags] [--] COMMAND [ARG...]  print what run would do, without doing it
   crun [flags] probe [--json]                      what the container shares with the host, side by side
   crun [flags] plugins                             list the plugins crun can use
+  crun [flags] run --bundle B [ID]                 OCI's run: the container B/config.json describes, in the foreground
+  crun [flags] plan --bundle B [ID]                the plan compiled from B/config.json
+  crun spec [--bundle B] [--rootfs DIR]            write a default B/config.json (runc spec's), never over one
   crun rootfs create DIR                           make a minimal busybox root file system
   crun rootfs import SRC DIR                       unpack a rootfs tarball or OCI image layout
   crun cleanup                                     undo what killed cruns left behind
@@ -55,6 +58,12 @@ Examples:
   crun --plugins uts,pid,mnt probe            which namespaces, capabilities, limits differ from the host's
   crun run echo hello                         no plugins: a plain fork/exec
   crun rootfs create /tmp/rootfs && crun --plugins uts,pid,mnt,chroot --rootfs /tmp/rootfs run sh
+  crun rootfs create /tmp/b/rootfs && crun spec --bundle /tmp/b && crun run --bundle /tmp/b box1
+
+With --bundle, run is OCI's (runc run): config.json gives the command and the
+plugins, and the one argument is the container's id. Without it, run COMMAND
+is crun's own. A field of config.json crun does not implement is refused,
+named (README: OCI bundles).
 
 Flags (before or after the command word):
 %s
@@ -67,6 +76,8 @@ type options struct {
 	plugins       []string
 	hostname      string
 	rootfs        string
+	workdir       string
+	bundle        string
 	tmpfs         []string
 	binds         []string
 	readOnly      bool
@@ -93,6 +104,8 @@ type options struct {
 	user          string
 	groupAdd      []string
 	diff          []string
+	// changed says whether a flag was given (--bundle refuses some).
+	changed func(name string) bool
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -101,6 +114,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringSliceVarP(&o.plugins, "plugins", "p", nil, "isolation plugins to enable, comma-separated, e.g. uts,pid,mnt (see crun plugins)")
 	fs.StringVar(&o.hostname, "hostname", "", "the container's hostname (uts plugin; default \"container\")")
 	fs.StringVar(&o.rootfs, "rootfs", "", "the container's root file system directory (chroot plugin; crun rootfs create DIR makes one)")
+	fs.StringVarP(&o.workdir, "workdir", "w", "", "the command's working directory in the container (chroot plugin; default /)")
+	fs.StringVar(&o.bundle, "bundle", "", "run, plan: an OCI bundle, DIR with config.json and its rootfs, instead of a COMMAND (spec: where to write config.json)")
 	fs.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (chroot plugin; repeatable)")
 	fs.StringArrayVar(&o.binds, "bind", nil, "bind the host's SRC at DST in the container, SRC:DST[:ro] (chroot plugin; repeatable)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "make the container's root read-only (chroot plugin)")
@@ -136,6 +151,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var o options
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard)
+	o.changed = fs.Changed
 	// Flags may come before the command word...
 	if err := fs.Parse(args); err != nil {
 		return usageError(stderr, err)
@@ -146,7 +162,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(rest) == 0 {
-		fmt.Fprintf(stderr, "crun: no command: use run, plan, probe, plugins, rootfs, cleanup or version (crun --help)\n")
+		fmt.Fprintf(stderr, "crun: no command: use run, plan, probe, plugins, rootfs, spec, cleanup or version (crun --help)\n")
 		return core.ExitCrunFailed
 	}
 	verb, rest := rest[0], rest[1:]
@@ -186,13 +202,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	case "cleanup":
 		return cmdCleanup(&o, rest, stdout, stderr)
+	case "spec":
+		return cmdSpec(&o, rest, stdout, stderr)
 	case "rootfs":
 		return cmdRootfs(rest, stdout, stderr)
 	case "help":
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, probe, plugins, rootfs, cleanup or version (crun --help)\n", verb)
+		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, probe, plugins, rootfs, spec, cleanup or version (crun --help)\n", verb)
 		return core.ExitCrunFailed
 	}
 }
@@ -224,6 +242,9 @@ func request(o *options, command []string) (core.Request, error) {
 		}
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "rootfs", Value: abs, Flag: "--rootfs"})
 	}
+	if o.workdir != "" {
+		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "workdir", Value: o.workdir, Flag: "--workdir"})
+	}
 	for _, t := range o.tmpfs {
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "tmpfs", Value: t, Flag: "--tmpfs"})
 	}
@@ -252,14 +273,9 @@ func request(o *options, command []string) (core.Request, error) {
 	for _, g := range o.groupAdd {
 		req.Options = append(req.Options, core.Option{Plugin: "runas", Key: "groups", Value: g, Flag: "--group-add"})
 	}
-	if o.stopTimeout < 0 {
-		return req, fmt.Errorf("--stop-timeout %s: want 0 (kill at once after SIGTERM) or more", o.stopTimeout)
+	if err := runFlags(o, &req); err != nil {
+		return req, err
 	}
-	req.StopTimeout = o.stopTimeout
-	if o.preserveFDs < 0 {
-		return req, fmt.Errorf("--preserve-fds %d: want 0 or more fds to pass on", o.preserveFDs)
-	}
-	req.PreserveFDs = o.preserveFDs
 	if o.readOnly {
 		req.Options = append(req.Options, core.Option{Plugin: "chroot", Key: "readonly", Value: "true", Flag: "--read-only"})
 	}
@@ -287,6 +303,20 @@ func request(o *options, command []string) (core.Request, error) {
 		req.Env = append(req.Env, kv)
 	}
 	return req, nil
+}
+
+// runFlags sets what the flags say of a run itself, whether its container
+// comes from the command line or from a bundle.
+func runFlags(o *options, req *core.Request) error {
+	if o.stopTimeout < 0 {
+		return fmt.Errorf("--stop-timeout %s: want 0 (kill at once after SIGTERM) or more", o.stopTimeout)
+	}
+	req.StopTimeout = o.stopTimeout
+	if o.preserveFDs < 0 {
+		return fmt.Errorf("--preserve-fds %d: want 0 or more fds to pass on", o.preserveFDs)
+	}
+	req.PreserveFDs = o.preserveFDs
+	return nil
 }
 
 // parseOption reads PLUGIN.KEY=VALUE.
@@ -359,11 +389,16 @@ func pluginPath(o *options) []string {
 // prepare turns the flags and the command of run or plan into a request
 // and an engine; on failure it has said why, and ok is false.
 func prepare(verb string, o *options, command []string, stderr io.Writer) (req core.Request, e *core.Engine, cleanup func(), ok bool) {
-	if len(command) == 0 {
-		fmt.Fprintf(stderr, "crun: %s: no command given: crun [flags] %s [--] COMMAND [ARG...]\n", verb, verb)
+	var err error
+	switch {
+	case o.bundle != "":
+		req, err = bundleRequest(verb, o, command)
+	case len(command) == 0:
+		fmt.Fprintf(stderr, "crun: %s: no command given: crun [flags] %s [--] COMMAND [ARG...], or %s --bundle DIR [ID]\n", verb, verb, verb)
 		return req, nil, nil, false
+	default:
+		req, err = request(o, command)
 	}
-	req, err := request(o, command)
 	if err == nil {
 		e, cleanup, err = engine(o)
 	}

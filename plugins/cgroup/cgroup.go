@@ -19,6 +19,7 @@ package cgroup
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"strconv"
@@ -151,7 +152,7 @@ func parseLimits(opts map[string]string) (limits, error) {
 		if err != nil || f <= 0 {
 			return lim, fmt.Errorf("cpus %q: want a positive number of CPUs, e.g. 0.5", c)
 		}
-		lim.quota = int64(f * period)
+		lim.quota = int64(math.Round(f * period)) // 0.29 CPUs is 29000, not 28999
 		if lim.quota < 1000 {
 			return lim, fmt.Errorf("cpus %q: at least 0.01", c)
 		}

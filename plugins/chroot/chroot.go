@@ -26,7 +26,10 @@
 // -o chroot.method=chroot|pivot forces one method (pivot needs mnt).
 // Steps: mounts in the mount phase (targets resolved inside the rootfs, so
 // a symlink in it cannot point a mount at the host), the root switch in
-// the root phase, then chdir to "/".
+// the root phase, which leaves the process in "/", then, in the configure
+// phase, a chdir to -o chroot.workdir (--workdir) when it is not "/": it
+// can only come after the root switch, and before the user change of the
+// restrict phase, so that a directory only root may enter still works.
 package chroot
 
 import (
@@ -61,6 +64,7 @@ func (Plugin) Describe(context.Context) (spec.Description, error) {
 			{Name: "readonly", Type: spec.TypeBool, Default: "false", Help: "mount the root read-only (also --read-only)", Public: true},
 			{Name: "tmpfs", Type: spec.TypeString, Repeatable: true, Help: "a tmpfs at PATH[:OPTIONS] in the container, e.g. /tmp:size=64m (also --tmpfs)", Public: true},
 			{Name: "bind", Type: spec.TypeString, Repeatable: true, Help: "bind the host's SRC at DST in the container, SRC:DST[:ro] (also --bind)", Public: true},
+			{Name: "workdir", Type: spec.TypeString, Default: "/", Help: "the command's working directory in the container, an absolute path (also --workdir)", Public: true},
 			{Name: "dev", Type: spec.TypeBool, Default: "true", Help: "mount a minimal /dev (null, zero, full, random, urandom, tty, pts, shm)", Public: true},
 			{Name: "nodev", Type: spec.TypeBool, Default: "true",
 				Help: "device nodes in the rootfs, /dev's tmpfs and --tmpfs mounts do not open (nodev): only the devices crun binds into /dev do (needs mnt for the rootfs)"},
@@ -73,6 +77,7 @@ type config struct {
 	rootfs   string
 	pivot    bool
 	readonly bool
+	workdir  string // absolute, cleaned; "/" needs no step
 	dev      bool
 	// nodev: the rootfs (with mnt) and crun's tmpfs mounts get nodev.
 	nodev bool
@@ -189,6 +194,10 @@ func (Plugin) Contribute(_ context.Context, req spec.ContributeRequest) (spec.Co
 				"add mnt for pivot_root and private mounts")
 		}
 	}
+	if cfg.workdir != "/" {
+		add(spec.Step{Phase: spec.PhaseConfigure, Chdir: &spec.Chdir{Path: cfg.workdir},
+			Why: "the command's working directory (--workdir), inside the new root"})
+	}
 	return c, nil
 }
 
@@ -263,6 +272,13 @@ func parse(opts map[string]string, withMnt bool) (config, error) {
 		return cfg, fmt.Errorf("method %q: want auto, pivot or chroot", opts["method"])
 	}
 	cfg.readonly, _ = strconv.ParseBool(opts["readonly"])
+	cfg.workdir = "/"
+	if w := opts["workdir"]; w != "" {
+		if !path.IsAbs(w) {
+			return cfg, fmt.Errorf("workdir %q: want an absolute path in the container, e.g. /home", w)
+		}
+		cfg.workdir = path.Clean(w)
+	}
 	cfg.dev, cfg.nodev = true, true
 	if v, err := strconv.ParseBool(opts["dev"]); err == nil {
 		cfg.dev = v
