@@ -42,6 +42,7 @@ Usage:
   crun [flags] run --bundle B [ID]                 OCI's run: the container B/config.json describes, in the foreground
   crun [flags] plan --bundle B [ID]                the plan compiled from B/config.json
   crun spec [--bundle B] [--rootfs DIR]            write a default B/config.json (runc spec's), never over one
+  crun features                                    what crun accepts in config.json (runtime-spec features.md JSON)
   crun rootfs create DIR                           make a minimal busybox root file system
   crun rootfs import SRC DIR                       unpack a rootfs tarball or OCI image layout
   crun cleanup                                     undo what killed cruns left behind
@@ -162,7 +163,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(rest) == 0 {
-		fmt.Fprintf(stderr, "crun: no command: use run, plan, probe, plugins, rootfs, spec, cleanup or version (crun --help)\n")
+		fmt.Fprintf(stderr, "crun: no command: use run, plan, probe, plugins, rootfs, spec, features, cleanup or version (crun --help)\n")
 		return core.ExitCrunFailed
 	}
 	verb, rest := rest[0], rest[1:]
@@ -204,13 +205,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCleanup(&o, rest, stdout, stderr)
 	case "spec":
 		return cmdSpec(&o, rest, stdout, stderr)
+	case "features":
+		return cmdFeatures(rest, stdout, stderr)
 	case "rootfs":
 		return cmdRootfs(rest, stdout, stderr)
 	case "help":
 		fmt.Fprintf(stdout, usage, fs.FlagUsages())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, probe, plugins, rootfs, spec, cleanup or version (crun --help)\n", verb)
+		fmt.Fprintf(stderr, "crun: unknown command %q: use run, plan, probe, plugins, rootfs, spec, features, cleanup or version (crun --help)\n", verb)
 		return core.ExitCrunFailed
 	}
 }

@@ -53,6 +53,22 @@ func bundleRequest(verb string, o *options, args []string) (core.Request, error)
 	return req, nil
 }
 
+// cmdFeatures prints what crun accepts in config.json, in runtime-spec's
+// features.md form (runc features).
+func cmdFeatures(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "crun: features takes no arguments\n")
+		return core.ExitCrunFailed
+	}
+	data, err := json.MarshalIndent(oci.Features(), "", "    ")
+	if err != nil {
+		fmt.Fprintf(stderr, "crun: features: %v\n", err)
+		return core.ExitCrunFailed
+	}
+	fmt.Fprintf(stdout, "%s\n", data)
+	return 0
+}
+
 // cmdSpec writes a default config.json into the bundle directory (the
 // current one unless --bundle), as runc spec does, and never over one.
 func cmdSpec(o *options, args []string, stdout, stderr io.Writer) int {

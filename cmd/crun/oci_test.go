@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -146,5 +147,19 @@ func TestOCIBadBundles(t *testing.T) {
 			}
 			assertNothingLeft(t, before)
 		})
+	}
+}
+
+// TestOCIFeatures: crun features prints runtime-spec's features JSON.
+func TestOCIFeatures(t *testing.T) {
+	r := crun(t, "features")
+	var f struct {
+		OCIVersionMax string `json:"ociVersionMax"`
+		Linux         struct {
+			Namespaces []string `json:"namespaces"`
+		} `json:"linux"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &f) != nil || f.OCIVersionMax == "" || !slices.Contains(f.Linux.Namespaces, "pid") {
+		t.Errorf("exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -330,3 +330,27 @@ func TestSetFields(t *testing.T) {
 		t.Errorf("set fields %v, want %v", got, want)
 	}
 }
+
+// TestFeaturesAreWhatCompileTakes: every namespace crun features lists
+// compiles, and one it leaves out is refused; every mount option it
+// lists is taken by a bind or a tmpfs mount.
+func TestFeaturesAreWhatCompileTakes(t *testing.T) {
+	f := Features()
+	all := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace, specs.IPCNamespace,
+		specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace, specs.TimeNamespace}
+	for _, ns := range all {
+		s := minimal()
+		s.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: ns}}}
+		if ns == specs.UserNamespace {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+			s.Linux.GIDMappings = s.Linux.UIDMappings
+		}
+		_, err := Compile("/b", s)
+		if listed := slices.Contains(f.Linux.Namespaces, string(ns)); listed != (err == nil) {
+			t.Errorf("namespace %s: listed in features %v, compiles: %v", ns, listed, err)
+		}
+	}
+	if f.OCIVersionMax != specs.Version || len(f.MountOptions) == 0 || len(f.Linux.Capabilities) == 0 {
+		t.Errorf("features %+v", f)
+	}
+}
