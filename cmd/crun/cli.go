@@ -189,7 +189,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "run":
 		return cmdRun(&o, rest, stdin, stdout, stderr)
 	case "plan":
-		return cmdPlan(&o, rest, stdout, stderr)
+		return ociExit(o.bundle != "", cmdPlan(&o, rest, stdout, stderr))
 	case "probe":
 		return cmdProbe(&o, rest, stdout, stderr)
 	case probeVerb:
@@ -204,9 +204,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "cleanup":
 		return cmdCleanup(&o, rest, stdout, stderr)
 	case "spec":
-		return cmdSpec(&o, rest, stdout, stderr)
+		return ociExit(true, cmdSpec(&o, rest, stdout, stderr))
 	case "features":
-		return cmdFeatures(rest, stdout, stderr)
+		return ociExit(true, cmdFeatures(rest, stdout, stderr))
 	case "rootfs":
 		return cmdRootfs(rest, stdout, stderr)
 	case "help":
@@ -413,14 +413,32 @@ func prepare(verb string, o *options, command []string, stderr io.Writer) (req c
 }
 
 func cmdRun(o *options, command []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	oci := o.bundle != ""
 	req, e, cleanup, ok := prepare("run", o, command, stderr)
 	if !ok {
-		return core.ExitCrunFailed
+		return ociExit(oci, core.ExitCrunFailed)
 	}
 	defer cleanup()
 	code, err := e.Run(context.Background(), req, core.Stdio{In: stdin, Out: stdout, Err: stderr}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "crun: %v\n", err)
+		if oci {
+			return exitOCIFailed
+		}
+	}
+	return code
+}
+
+// exitOCIFailed is the exit code of OCI's command line when crun fails,
+// runc's: the container's own status otherwise.
+const exitOCIFailed = 1
+
+// ociExit turns crun's own failure code (125) into OCI's (1) for the
+// commands of OCI's command line (run and plan --bundle, spec, features),
+// which have no container status to confuse it with.
+func ociExit(oci bool, code int) int {
+	if oci && code == core.ExitCrunFailed {
+		return exitOCIFailed
 	}
 	return code
 }

@@ -46,7 +46,7 @@ func TestSpecRefusesToOverwrite(t *testing.T) {
 	before, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
 	r := crun(t, "spec", "--bundle", bundle)
 	after, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if r.code != 125 || !strings.Contains(r.stderr, "exists") || string(before) != string(after) {
+	if r.code != 1 || !strings.Contains(r.stderr, "exists") || string(before) != string(after) {
 		t.Errorf("second crun spec: exit %d, stderr %q; file changed: %v", r.code, r.stderr, string(before) != string(after))
 	}
 }
@@ -98,7 +98,7 @@ func TestOCIPlanBundle(t *testing.T) {
 	}
 }
 
-// TestOCIBadBundles: each refused with exit 125, the file or field
+// TestOCIBadBundles: each refused with exit 1 (runc's), the file or field
 // named, nothing left behind.
 func TestOCIBadBundles(t *testing.T) {
 	requireRoot(t)
@@ -133,8 +133,8 @@ func TestOCIBadBundles(t *testing.T) {
 			for _, verb := range []string{"run", "plan"} {
 				args := append([]string{verb, "--bundle", tc.bundle}, tc.args...)
 				r := crun(t, args...)
-				if r.code != 125 {
-					t.Errorf("crun %s: exit %d, want 125; stderr %q", strings.Join(args, " "), r.code, r.stderr)
+				if r.code != 1 {
+					t.Errorf("crun %s: exit %d, want 1; stderr %q", strings.Join(args, " "), r.code, r.stderr)
 				}
 				for _, w := range tc.want {
 					if !strings.Contains(r.stderr, w) {
