@@ -190,18 +190,19 @@ func unescapeMountPath(p string) string {
 // removeCreated removes the mount points the child made in the host's
 // tree, deepest first. One that is not empty (something else wrote in it
 // since) stays. So does one inside the root of another running container
-// (its state file is self's neighbour): that container may have its own
-// mount on it, in its own mount namespace, and removing a mount point
-// there detaches that mount (Linux 3.18). Those are returned, to be
+// (its state file is self's neighbour), or one that container made too
+// (two runs making /mnt/t at once: the second finds it made): that
+// container may have its own mount on it, in its own mount namespace, and
+// removing a mount point there detaches that mount (Linux 3.18). Those are returned, to be
 // removed once that container is gone.
 func removeCreated(paths []HostPath, self string) (inUse []HostPath) {
 	if len(paths) == 0 {
 		return nil
 	}
-	busy := rootsInUse(self)
+	roots, created := inUseByOthers(self)
 	for i := len(paths) - 1; i >= 0; i-- {
 		p := string(paths[i])
-		if slices.ContainsFunc(busy, func(root HostPath) bool { return within(p, string(root)) }) {
+		if slices.Contains(created, paths[i]) || slices.ContainsFunc(roots, func(root HostPath) bool { return within(p, string(root)) }) {
 			inUse = append([]HostPath{paths[i]}, inUse...)
 			continue
 		}
@@ -217,10 +218,11 @@ func removeCreated(paths []HostPath, self string) (inUse []HostPath) {
 	return inUse
 }
 
-// rootsInUse returns the roots of the running containers but self.
-func rootsInUse(self string) []HostPath {
+// inUseByOthers returns the roots of the running containers but self, and
+// the mount points they made (or were about to make when another made
+// it first).
+func inUseByOthers(self string) (roots, created []HostPath) {
 	paths, _ := filepath.Glob(filepath.Join(StateDir(), "*.json"))
-	var roots []HostPath
 	for _, p := range paths {
 		if p == self {
 			continue
@@ -235,9 +237,10 @@ func rootsInUse(self string) []HostPath {
 		}
 		if st, err := readState(p); err == nil {
 			roots = append(roots, st.Roots...)
+			created = append(created, st.Created...)
 		}
 	}
-	return roots
+	return roots, created
 }
 
 // within tells whether path is dir or below it.

@@ -257,6 +257,18 @@ func (l *launch) fork() (pid int, errno syscall.Errno) {
 					flags |= keptMountFlags(target, sc)
 				}
 				_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), flags, ptr(s.data), 0)
+				for tries := 0; e == syscall.ENOENT && s.pin && tries < 3; tries++ {
+					// The pinned target was the top mount of its path,
+					// another container's (no mount namespace, one
+					// rootfs), unmounted since: the pin is on a detached
+					// mount. Pin the path again.
+					syscall.RawSyscall6(syscall.SYS_CLOSE, pinned, 0, 0, 0, 0, 0)
+					if pinned, e = l.openInRoot(rootFD, ptr(s.rel), unix.O_PATH); e != 0 {
+						l.fail(s.index, stPin, e, 0)
+					}
+					target = l.fdPath(pinned)
+					_, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, ptr(s.source), target, ptr(s.fstype), flags, ptr(s.data), 0)
+				}
 				if e == syscall.ENOENT && flags&syscall.MS_REMOUNT == 0 {
 					// The source or the target: say which.
 					st = stMountTarget
@@ -767,6 +779,11 @@ func (l *launch) create(s *step, rootFD uintptr, file bool, mode uint32) (stage,
 			}
 		} else {
 			_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, dirFD, base, uintptr(mode), 0, 0, 0)
+		}
+		if e == syscall.EEXIST && st != stAnnounce {
+			// Made meanwhile by another container on the same tree:
+			// the walk goes on over it, as over one that was there.
+			e = 0
 		}
 		if end > 0 {
 			syscall.RawSyscall6(syscall.SYS_CLOSE, dirFD, 0, 0, 0, 0, 0)
