@@ -2,6 +2,7 @@ package oci
 
 import (
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -30,7 +31,7 @@ func Features() features.Features {
 	}
 	for _, m := range chrootMounts {
 		for _, o := range m.options {
-			if !slices.Contains(options, o) && !isData(o) {
+			if !slices.Contains(options, o) && !strings.Contains(o, "=") /* tmpfs data, not a flag */ {
 				options = append(options, o)
 			}
 		}
@@ -50,14 +51,4 @@ func Features() features.Features {
 			"io.github.crun-project.crun.plugins": "annotation crun.plugins adds plugins, crun.opt.PLUGIN.KEY their options",
 		},
 	}
-}
-
-// isData tells a tmpfs data option (KEY=VALUE) from a mount flag.
-func isData(o string) bool {
-	for i := 0; i < len(o); i++ {
-		if o[i] == '=' {
-			return true
-		}
-	}
-	return false
 }

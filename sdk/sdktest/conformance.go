@@ -2,8 +2,6 @@ package sdktest
 
 import (
 	"encoding/json"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -137,16 +135,11 @@ func repeatable(d spec.Description, key string) bool {
 // kind spec has, and every protocol feature.
 func allFeatures() []string {
 	features := []string{spec.FeatureFacts, spec.FeatureLists, spec.FeatureMountIfExists}
-	kinds := func(v any, name func(string) string, meta ...string) {
-		ty := reflect.TypeOf(v)
-		for i := 0; i < ty.NumField(); i++ {
-			tag, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
-			if tag != "" && tag != "-" && !slices.Contains(meta, tag) {
-				features = append(features, name(tag))
-			}
-		}
+	for _, k := range spec.StepKinds() {
+		features = append(features, spec.FeatureStep(k))
 	}
-	kinds(spec.Step{}, spec.FeatureStep, "phase", "requires", "why")
-	kinds(spec.HostStep{}, spec.FeatureHostStep, "point", "why")
+	for _, k := range spec.HostStepKinds() {
+		features = append(features, spec.FeatureHostStep(k))
+	}
 	return features
 }

@@ -9,6 +9,12 @@
 // ProtocolVersion.
 package spec
 
+import (
+	"reflect"
+	"slices"
+	"strings"
+)
+
 // ProtocolVersion is the version of the plugin contract this sdk speaks.
 // It is negotiated in the go-plugin handshake: crun offers every version
 // it speaks, a plugin serves every version its sdk speaks, and the
@@ -150,6 +156,26 @@ func FeatureStep(kind string) string { return "step." + kind }
 // FeatureHostStep names a host step kind by its JSON name ("hook") as a
 // feature.
 func FeatureHostStep(kind string) string { return "host_step." + kind }
+
+// StepKinds lists the JSON names of the child step kinds this version of
+// the contract defines ("mount", "copy_file", ...), and HostStepKinds
+// those of the host steps: read off Step's and HostStep's fields, so a
+// kind added there is listed here.
+func StepKinds() []string { return actionNames(reflect.TypeOf(Step{}), "phase", "requires", "why") }
+
+// HostStepKinds: see StepKinds.
+func HostStepKinds() []string { return actionNames(reflect.TypeOf(HostStep{}), "point", "why") }
+
+func actionNames(ty reflect.Type, meta ...string) []string {
+	var names []string
+	for i := 0; i < ty.NumField(); i++ {
+		tag, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+		if tag != "" && tag != "-" && !slices.Contains(meta, tag) {
+			names = append(names, tag)
+		}
+	}
+	return names
+}
 
 // Supports tells whether the crun asking supports feature (one of the
 // Feature constants, FeatureStep or FeatureHostStep).
